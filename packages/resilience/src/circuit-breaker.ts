@@ -1,0 +1,201 @@
+import { CircuitState as CockatielState, ConsecutiveBreaker, type IBreaker, SamplingBreaker } from 'cockatiel';
+import { CircuitOpenError, isLocalRejection } from './errors.js';
+import { now } from './internal/clock.js';
+import type { Scope } from './internal/scope.js';
+import { checkFunction, checkKeys, MAX_MS, optionalNumber } from './internal/validate.js';
+import { brandPolicy, type Next, type Policy } from './policy.js';
+import type { Outcome } from './retry.js';
+
+/** The state of a circuit. `isolated` is open by hand until `reset()`. */
+export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/**
+ * Options of the circuit breaker. Give `consecutiveFailures` for the consecutive mode, or any of
+ * `failureRatio`, `minimumThroughput`, `samplingDurationMs` for the ratio mode (the default).
+ */
+export interface CircuitBreakerOptions {
+  /** Consecutive mode: open after this many failures in a row. */
+  consecutiveFailures?: number;
+  /** Ratio mode: open when more than this share of calls in the window failed. @default 0.1 */
+  failureRatio?: number;
+  /** Ratio mode: calls the window must hold before the ratio counts. @default 100 */
+  minimumThroughput?: number;
+  /** Ratio mode: the sliding window, in ms. @default 30000 (at least twice the attempt timeout) */
+  samplingDurationMs?: number;
+  /** How long the circuit stays open before admitting probes. @default 5000 */
+  breakDurationMs?: number;
+  /** When above `breakDurationMs`, each consecutive re-open doubles the break up to this. @default breakDurationMs */
+  maxBreakDurationMs?: number;
+  /** Probes admitted while half-open; that many successes close the circuit. @default 1 */
+  halfOpenProbes?: number;
+  /** Which outcomes count as failures of the dependency. @default every error but local rejections and cancellation */
+  failureOn?: (outcome: Outcome) => boolean;
+}
+
+/** The circuit breaker policy, with manual control. */
+export interface CircuitBreakerPolicy extends Policy {
+  readonly name: 'circuit-breaker';
+  /** The current state; an open circuit whose break has elapsed reads as `half-open`. */
+  readonly state: CircuitState;
+  /** The ratio mode's sliding window, or undefined in consecutive mode. */
+  readonly samplingDurationMs: number | undefined;
+  /** Holds the circuit open until `reset()`. */
+  isolate(): void;
+  /** Closes the circuit and forgets its history. */
+  reset(): void;
+}
+
+const KNOWN = [
+  'consecutiveFailures',
+  'failureRatio',
+  'minimumThroughput',
+  'samplingDurationMs',
+  'breakDurationMs',
+  'maxBreakDurationMs',
+  'halfOpenProbes',
+  'failureOn',
+] as const;
+
+/**
+ * Stops calling a failing dependency. Counting is cockatiel's (`ConsecutiveBreaker`, `SamplingBreaker`);
+ * the state machine is ours, because a half-open circuit must reject non-probe calls at once with a
+ * retry-after hint instead of queueing them behind the probe, and local rejections must not count.
+ */
+export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'circuitBreaker'): CircuitBreakerPolicy {
+  const p = owner === 'circuitBreaker' ? '' : 'circuitBreaker.';
+  checkKeys(owner, p, options as Record<string, unknown>, KNOWN);
+  const consecutiveMode = options.consecutiveFailures !== undefined;
+  if (
+    consecutiveMode &&
+    (options.failureRatio !== undefined ||
+      options.minimumThroughput !== undefined ||
+      options.samplingDurationMs !== undefined)
+  ) {
+    throw new TypeError(
+      `${owner}: option ${p}consecutiveFailures cannot be combined with ${p}failureRatio, ${p}minimumThroughput or ${p}samplingDurationMs; choose one mode`,
+    );
+  }
+  let breaker: IBreaker;
+  let samplingDurationMs: number | undefined;
+  if (consecutiveMode) {
+    breaker = new ConsecutiveBreaker(
+      optionalNumber(owner, `${p}consecutiveFailures`, options.consecutiveFailures, 5, 1, 10_000),
+    );
+  } else {
+    const ratio = optionalNumber(owner, `${p}failureRatio`, options.failureRatio, 0.1, 0.001, 0.999, false);
+    const minimumThroughput = optionalNumber(owner, `${p}minimumThroughput`, options.minimumThroughput, 100, 1, 1_000_000);
+    samplingDurationMs = optionalNumber(owner, `${p}samplingDurationMs`, options.samplingDurationMs, 30_000, 1_000, 3_600_000);
+    breaker = new SamplingBreaker({
+      threshold: ratio,
+      duration: samplingDurationMs,
+      minimumRps: (minimumThroughput * 1000) / samplingDurationMs,
+    });
+  }
+  const breakDurationMs = optionalNumber(owner, `${p}breakDurationMs`, options.breakDurationMs, 5_000, 1, MAX_MS);
+  const maxBreakDurationMs = optionalNumber(
+    owner,
+    `${p}maxBreakDurationMs`,
+    options.maxBreakDurationMs,
+    breakDurationMs,
+    breakDurationMs,
+    MAX_MS,
+  );
+  const probes = optionalNumber(owner, `${p}halfOpenProbes`, options.halfOpenProbes, 1, 1, 1_000);
+  const failureOn = checkFunction<(o: Outcome) => boolean>(owner, `${p}failureOn`, options.failureOn);
+
+  let state: CircuitState = 'closed';
+  let openUntil = 0;
+  let currentBreakMs = breakDurationMs;
+  let probesInFlight = 0;
+  let probeSuccesses = 0;
+  // Bumped on every transition: a call admitted under an older state must not sway the new one.
+  let generation = 0;
+
+  const isFailure = (error: unknown): boolean => {
+    if (isLocalRejection(error)) return false;
+    return failureOn === undefined ? true : failureOn({ ok: false, error });
+  };
+
+  function open(scope: Scope, error: unknown, reopen: boolean): void {
+    currentBreakMs = reopen ? Math.min(maxBreakDurationMs, currentBreakMs * 2) : breakDurationMs;
+    state = 'open';
+    openUntil = now() + currentBreakMs;
+    generation++;
+    scope.call.emit('circuit-breaker', 'break', 0, error, currentBreakMs);
+  }
+
+  function close(scope: Scope | undefined): void {
+    state = 'closed';
+    generation++;
+    currentBreakMs = breakDurationMs;
+    probesInFlight = 0;
+    probeSuccesses = 0;
+    breaker.success(CockatielState.HalfOpen); // clears the counting window
+    scope?.call.emit('circuit-breaker', 'reset', 0);
+  }
+
+  function reject(scope: Scope, which: CircuitOpenError['state'], retryAfterMs: number | undefined): Promise<never> {
+    const error = new CircuitOpenError(which, retryAfterMs, scope.call.pipeline);
+    scope.call.emit('circuit-breaker', 'reject', 0, error);
+    return Promise.reject(error);
+  }
+
+  function settle(scope: Scope, admitted: number, probe: boolean, failed: boolean, error: unknown): void {
+    if (admitted !== generation) return;
+    if (probe) probesInFlight--;
+    if (!failed) {
+      if (!probe) breaker.success(CockatielState.Closed);
+      else if (++probeSuccesses >= probes) close(scope);
+      return;
+    }
+    if (probe) open(scope, error, true);
+    else if (breaker.failure(CockatielState.Closed)) open(scope, error, false);
+  }
+
+  async function guarded(scope: Scope, next: Next, admitted: number, probe: boolean): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await next(scope);
+    } catch (error) {
+      if (isFailure(error)) settle(scope, admitted, probe, true, error);
+      else if (probe && admitted === generation) probesInFlight--; // no verdict: free the probe slot
+      throw error;
+    }
+    const failed = failureOn !== undefined && failureOn({ ok: true, result });
+    settle(scope, admitted, probe, failed, undefined);
+    return result;
+  }
+
+  function run(scope: Scope, next: Next): Promise<unknown> {
+    if (state === 'closed') return guarded(scope, next, generation, false);
+    if (state === 'isolated') return reject(scope, 'isolated', undefined);
+    if (state === 'open') {
+      const left = openUntil - now();
+      if (left > 0) return reject(scope, 'open', Math.ceil(left));
+      state = 'half-open';
+      generation++;
+      probesInFlight = 0;
+      probeSuccesses = 0;
+      scope.call.emit('circuit-breaker', 'half-open', 0);
+    }
+    if (probesInFlight + probeSuccesses >= probes) return reject(scope, 'half-open', currentBreakMs);
+    probesInFlight++;
+    return guarded(scope, next, generation, true);
+  }
+
+  return brandPolicy<CircuitBreakerPolicy>({
+    name: 'circuit-breaker',
+    samplingDurationMs,
+    get state(): CircuitState {
+      return state === 'open' && openUntil <= now() ? 'half-open' : state;
+    },
+    isolate() {
+      state = 'isolated';
+      generation++;
+    },
+    reset() {
+      close(undefined);
+    },
+    run,
+  });
+}

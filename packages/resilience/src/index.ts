@@ -1,0 +1,42 @@
+export { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
+export {
+  type CircuitBreakerOptions,
+  type CircuitBreakerPolicy,
+  type CircuitState,
+  circuitBreaker,
+} from './circuit-breaker.js';
+export { type ComposedPolicy, compose } from './compose.js';
+export { getDeadline, msUntil, remainingMs, runWithDeadline, setDeadline } from './deadline.js';
+export {
+  BulkheadFullError,
+  CancelledError,
+  CircuitOpenError,
+  isBulkheadFullError,
+  isCancelledError,
+  isCircuitOpenError,
+  isKeelError,
+  isLocalRejection,
+  isRateLimitedError,
+  isTimeoutError,
+  KeelError,
+  type KeelErrorCode,
+  RateLimitedError,
+  TimeoutError,
+} from './errors.js';
+export type { Disposer, PolicyName, ResilienceEvent, ResilienceEventKind, ResilienceListener } from './events.js';
+export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
+export { ensureContextManager } from './internal/context-manager.js';
+export type { ExecuteContext } from './internal/scope.js';
+export {
+  type ExecuteOptions,
+  type Pipeline,
+  type PipelineOptions,
+  type PipelineStats,
+  pipeline,
+} from './pipeline.js';
+export { isPolicy, type Next, type Policy } from './policy.js';
+export { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-limit.js';
+export { livePipelines, onPipelineCreated } from './registry.js';
+export { isRetryableByDefault, type Outcome, type RetryOptions, type RetryPolicy, retry } from './retry.js';
+export { type RetryBudget, type RetryBudgetOptions, retryBudget } from './retry-budget.js';
+export { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';

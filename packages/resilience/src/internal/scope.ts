@@ -1,0 +1,138 @@
+import type { Context } from '@opentelemetry/api';
+import type { EventChannel, PolicyName, ResilienceEventKind } from '../events.js';
+import { now } from './clock.js';
+
+/** Something that must hear when a scope is aborted: a child scope, a race, a sleep, a queue entry. */
+export interface AbortListener {
+  onAbort(reason: Error): void;
+}
+
+/** What the user's function receives. */
+export interface ExecuteContext {
+  /** Aborts when this attempt times out, the call's deadline passes or the caller cancels. Created on first read. */
+  readonly signal: AbortSignal;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** The deadline bounding this attempt, as a `performance.now()` instant, if any. */
+  readonly deadline: number | undefined;
+}
+
+/**
+ * A region of one call that can be aborted on its own: the whole call (the root, a `Call`) or what a
+ * timeout guards. Aborting a scope aborts its children. The `AbortController` is created only when
+ * the user's function reads `signal`, so calls that never look at it never pay for one.
+ */
+export class Scope implements AbortListener, ExecuteContext {
+  readonly call: Call;
+  readonly parent: Scope | undefined;
+  readonly deadline: number | undefined;
+  reason: Error | undefined = undefined;
+  #controller: AbortController | undefined = undefined;
+  // Most scopes have at most one listener at a time (the current attempt), so keep it in a field.
+  #first: AbortListener | undefined = undefined;
+  #more: AbortListener[] | undefined = undefined;
+
+  constructor(call: Call | undefined, parent: Scope | undefined, deadline: number | undefined) {
+    this.call = call ?? (this as unknown as Call);
+    this.parent = parent;
+    this.deadline = deadline;
+    if (parent !== undefined) parent.listen(this);
+  }
+
+  get attempt(): number {
+    return this.call.attemptNumber;
+  }
+
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = this.#controller = new AbortController();
+      if (this.reason !== undefined) controller.abort(this.reason);
+    }
+    return controller.signal;
+  }
+
+  listen(listener: AbortListener): void {
+    if (this.#first === undefined) this.#first = listener;
+    else (this.#more ??= []).push(listener);
+  }
+
+  unlisten(listener: AbortListener): void {
+    if (this.#first === listener) {
+      this.#first = this.#more?.shift();
+    } else if (this.#more !== undefined) {
+      const i = this.#more.indexOf(listener);
+      if (i >= 0) this.#more.splice(i, 1);
+    }
+  }
+
+  abort(reason: Error): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.#controller?.abort(reason);
+    const first = this.#first;
+    const more = this.#more;
+    this.#first = undefined;
+    this.#more = undefined;
+    first?.onAbort(reason);
+    if (more !== undefined) for (const l of more) l.onAbort(reason);
+  }
+
+  onAbort(reason: Error): void {
+    this.abort(reason);
+  }
+
+  /** Detaches from the parent once the guarded work has settled. */
+  release(): void {
+    this.parent?.unlisten(this);
+  }
+}
+
+/** Everything one `execute()` call carries: the user's function, the attempt counter and the events. */
+export class Call extends Scope {
+  readonly pipeline: string;
+  readonly events: EventChannel;
+  readonly fn: (ctx: ExecuteContext) => unknown;
+  /** The active OpenTelemetry context when the call started. */
+  readonly context: Context;
+  /** Start instant, read only when someone listens to events. */
+  readonly startedAt: number;
+  attemptNumber = 1;
+  // Intrusive list of calls in flight, so dispose() can abort them without a Set on the hot path.
+  prev: Call | undefined = undefined;
+  next: Call | undefined = undefined;
+
+  constructor(
+    pipeline: string,
+    events: EventChannel,
+    fn: (ctx: ExecuteContext) => unknown,
+    ctx: Context,
+    deadline: number | undefined,
+  ) {
+    super(undefined, undefined, deadline);
+    this.pipeline = pipeline;
+    this.events = events;
+    this.fn = fn;
+    this.context = ctx;
+    this.startedAt = events.active ? now() : 0;
+  }
+
+  emit(
+    policy: PolicyName,
+    kind: ResilienceEventKind,
+    durationS: number,
+    error?: unknown,
+    delayMs?: number,
+  ): void {
+    if (!this.events.active) return;
+    this.events.emit({
+      pipeline: this.pipeline,
+      policy,
+      kind,
+      attempt: this.attemptNumber,
+      durationS,
+      ...(error === undefined ? {} : { error }),
+      ...(delayMs === undefined ? {} : { delayMs }),
+    });
+  }
+}

@@ -1,0 +1,277 @@
+import { context } from '@opentelemetry/api';
+import { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
+import { type CircuitBreakerOptions, type CircuitBreakerPolicy, type CircuitState, circuitBreaker } from './circuit-breaker.js';
+import { flatten, link } from './compose.js';
+import { getDeadline, setDeadline } from './deadline.js';
+import { CancelledError, TimeoutError } from './errors.js';
+import { type Disposer, EventChannel, type ResilienceListener } from './events.js';
+import { type FallbackValue, fallback } from './fallback.js';
+import { now } from './internal/clock.js';
+import { ensureContextManager } from './internal/context-manager.js';
+import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
+import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './internal/validate.js';
+import { isPolicy, type Policy } from './policy.js';
+import { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-limit.js';
+import { announce, retire } from './registry.js';
+import { type RetryOptions, type RetryPolicy, retry } from './retry.js';
+import type { RetryBudget } from './retry-budget.js';
+import { timeout, totalTimeout } from './timeout.js';
+
+/**
+ * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
+ * off. Order, outer to inner: fallback → rate limit → total timeout → retry → circuit breaker →
+ * bulkhead → attempt timeout → your function.
+ */
+export interface PipelineOptions {
+  /** Per-attempt timeout in ms. @default 10000 */
+  timeout?: number | false;
+  /** Timeout of the whole call, retries included, in ms. @default 30000 */
+  totalTimeout?: number | false;
+  /** @default {} (3 attempts, full-jitter backoff from 100 ms to 5 s, a retry budget) */
+  retry?: RetryOptions | false;
+  /** @default {} (opens at 10 % failures over 30 s with at least 100 calls, for 5 s, one probe) */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /** @default false */
+  bulkhead?: BulkheadOptions | false;
+  /** @default false */
+  rateLimit?: RateLimitOptions | false;
+  /** A value, or a function of the error, that answers for a failed call. @default none */
+  fallback?: FallbackValue;
+}
+
+/** Options of one `execute` call. */
+export interface ExecuteOptions {
+  /** Cancels the call: waits end at once, the attempt's signal aborts, and the call rejects with `CancelledError`. */
+  signal?: AbortSignal;
+}
+
+/** Live numbers of a pipeline, for gauges and health checks. */
+export interface PipelineStats {
+  /** Calls inside `execute` now. */
+  readonly inFlight: number;
+  readonly circuitState: CircuitState | undefined;
+  readonly bulkheadInFlight: number | undefined;
+  readonly bulkheadQueued: number | undefined;
+  readonly budgetTokens: number | undefined;
+}
+
+/** A named chain of policies that calls run through. */
+export interface Pipeline {
+  readonly name: string;
+  /** The policies, outermost first. */
+  readonly policies: readonly Policy[];
+  /**
+   * Runs `fn` through the policies. `fn` receives `{ signal, attempt, deadline }`; pass `signal` on to
+   * the I/O so timeouts and cancellation stop it.
+   */
+  execute<T>(fn: (ctx: ExecuteContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T>;
+  /** The circuit's state, or undefined without a breaker. */
+  readonly circuitState: CircuitState | undefined;
+  /** Holds the circuit open until `reset()`. */
+  isolate(): void;
+  /** Closes the circuit. */
+  reset(): void;
+  /** Subscribes to every decision of every policy; returns the unsubscriber. */
+  onEvent(listener: ResilienceListener): Disposer;
+  readonly stats: PipelineStats;
+  /** Rejects new calls, aborts those in flight (their waits end at once), and forgets the pipeline. */
+  dispose(): void;
+}
+
+const KNOWN = ['timeout', 'totalTimeout', 'retry', 'circuitBreaker', 'bulkhead', 'rateLimit', 'fallback'] as const;
+const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
+
+function resolve(owner: string, options: PipelineOptions): Policy[] {
+  checkKeys(owner, '', options as Record<string, unknown>, KNOWN);
+  const off = (v: unknown): v is false => v === false;
+  const attemptMs = off(options.timeout) ? undefined : optionalNumber(owner, 'timeout', options.timeout, 10_000, 1, MAX_MS);
+  const totalMs = off(options.totalTimeout)
+    ? undefined
+    : optionalNumber(owner, 'totalTimeout', options.totalTimeout, Math.max(30_000, attemptMs ?? 0), 1, MAX_MS);
+  if (attemptMs !== undefined && totalMs !== undefined && attemptMs > totalMs) {
+    throw new RangeError(`${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`);
+  }
+  const policies: Policy[] = [];
+  if (options.fallback !== undefined) policies.push(fallback(options.fallback));
+  if (options.rateLimit !== undefined && !off(options.rateLimit)) {
+    policies.push(rateLimit(checkObject(owner, 'rateLimit', options.rateLimit) as unknown as RateLimitOptions, owner));
+  }
+  if (totalMs !== undefined) policies.push(totalTimeout(totalMs));
+  if (!off(options.retry)) {
+    policies.push(retry(checkObject(owner, 'retry', options.retry ?? {}) as RetryOptions, owner));
+  }
+  if (!off(options.circuitBreaker)) {
+    const cb = checkObject(owner, 'circuitBreaker', options.circuitBreaker ?? {}) as CircuitBreakerOptions;
+    const ratioMode = cb.consecutiveFailures === undefined;
+    // The window must see at least two attempts end, or a slow outage could never reach the ratio.
+    if (ratioMode && cb.samplingDurationMs === undefined && attemptMs !== undefined) {
+      policies.push(circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner));
+    } else {
+      if (ratioMode && attemptMs !== undefined && (cb.samplingDurationMs as number) < 2 * attemptMs) {
+        throw new RangeError(
+          `${owner}: option circuitBreaker.samplingDurationMs must be at least twice timeout (${2 * attemptMs} ms), received ${describe(cb.samplingDurationMs)}`,
+        );
+      }
+      policies.push(circuitBreaker(cb, owner));
+    }
+  }
+  if (options.bulkhead !== undefined && !off(options.bulkhead)) {
+    policies.push(bulkhead(checkObject(owner, 'bulkhead', options.bulkhead) as unknown as BulkheadOptions, owner));
+  }
+  if (attemptMs !== undefined) policies.push(timeout(attemptMs));
+  return policies;
+}
+
+function invokeFn(scope: Scope): Promise<unknown> {
+  const call = scope.call;
+  try {
+    const deadline = scope.deadline;
+    // Only a timeout inside the pipeline tightens the deadline; copying the context costs, so skip it otherwise.
+    const value =
+      deadline === call.deadline || deadline === undefined
+        ? call.fn(scope)
+        : context.with(setDeadline(call.context, deadline), call.fn, undefined, scope);
+    return Promise.resolve(value);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function invokeObserved(scope: Scope): Promise<unknown> {
+  const call = scope.call;
+  const start = now();
+  try {
+    const value = await invokeFn(scope);
+    call.emit('pipeline', 'attempt', (now() - start) / 1000);
+    return value;
+  } catch (error) {
+    call.emit('pipeline', 'attempt', (now() - start) / 1000, error ?? new Error('undefined rejection'));
+    throw error;
+  }
+}
+
+function invoke(scope: Scope): Promise<unknown> {
+  return scope.call.events.active ? invokeObserved(scope) : invokeFn(scope);
+}
+
+/**
+ * Creates a named pipeline from options (the standard order and defaults of DESIGN §4) or from a policy
+ * built with `compose`. `name` labels metrics and spans: keep it low-cardinality (the destination).
+ *
+ * @example
+ * const payments = pipeline('payments', { timeout: 2_000, retry: { maxAttempts: 3 } });
+ * const charge = await payments.execute(({ signal }) => fetch(url, { signal }));
+ */
+export function pipeline(name: string, options: PipelineOptions | Policy = {}): Pipeline {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new TypeError(`pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`);
+  }
+  const owner = `pipeline "${name}"`;
+  const policies = isPolicy(options) ? flatten([options]) : resolve(owner, checkObject(owner, 'options', options));
+  ensureContextManager();
+  const events = new EventChannel();
+  const chain = link(policies, invoke);
+  const breaker = policies.find((p): p is CircuitBreakerPolicy => p.name === 'circuit-breaker');
+  const limiter = policies.find((p): p is BulkheadPolicy => p.name === 'bulkhead');
+  const budget: RetryBudget | undefined = policies.find((p): p is RetryPolicy => p.name === 'retry')?.budget;
+  let head: Call | undefined;
+  let inFlight = 0;
+  let disposed = false;
+
+  function enter(call: Call): void {
+    inFlight++;
+    call.next = head;
+    if (head !== undefined) head.prev = call;
+    head = call;
+  }
+
+  function leave(call: Call): void {
+    inFlight--;
+    if (call.prev !== undefined) call.prev.next = call.next;
+    else head = call.next;
+    if (call.next !== undefined) call.next.prev = call.prev;
+  }
+
+  function raceSignal(call: Call, work: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => call.abort(new CancelledError('cancelled by the caller', name, signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal.removeEventListener('abort', onAbort);
+      call.listen({ onAbort: (reason) => (done(), reject(reason)) });
+      work.then(
+        (value) => (done(), resolve(value)),
+        (error: unknown) => (done(), reject(error)),
+      );
+    });
+  }
+
+  async function run(call: Call, signal: AbortSignal | undefined): Promise<unknown> {
+    enter(call);
+    try {
+      const work = chain(call);
+      const value = await (signal === undefined ? work : raceSignal(call, work, signal));
+      if (call.events.active) call.emit('pipeline', 'success', (now() - call.startedAt) / 1000);
+      return value;
+    } catch (error) {
+      if (call.events.active) call.emit('pipeline', 'failure', (now() - call.startedAt) / 1000, error);
+      throw error;
+    } finally {
+      leave(call);
+    }
+  }
+
+  const self: Pipeline = {
+    name,
+    policies,
+    execute<T>(fn: (ctx: ExecuteContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
+      if (disposed) return Promise.reject(new CancelledError('pipeline disposed', name));
+      const ctx = context.active();
+      const inherited = getDeadline(ctx);
+      if (inherited !== undefined && inherited <= now()) {
+        const error = new TimeoutError(0, 'deadline', name);
+        if (events.active) {
+          events.emit({ pipeline: name, policy: 'pipeline', kind: 'timeout', attempt: 0, durationS: 0, error });
+        }
+        return Promise.reject(error);
+      }
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
+      return run(new Call(name, events, fn, ctx, inherited), signal) as Promise<T>;
+    },
+    get circuitState() {
+      return breaker?.state;
+    },
+    isolate() {
+      breaker?.isolate();
+      if (breaker && events.active) {
+        events.emit({ pipeline: name, policy: 'circuit-breaker', kind: 'isolate', attempt: 0, durationS: 0 });
+      }
+    },
+    reset() {
+      breaker?.reset();
+      if (breaker && events.active) {
+        events.emit({ pipeline: name, policy: 'circuit-breaker', kind: 'reset', attempt: 0, durationS: 0 });
+      }
+    },
+    onEvent: (listener) => events.subscribe(listener),
+    get stats(): PipelineStats {
+      return {
+        inFlight,
+        circuitState: breaker?.state,
+        bulkheadInFlight: limiter?.inFlight,
+        bulkheadQueued: limiter?.queued,
+        budgetTokens: budget?.tokens,
+      };
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      retire(self);
+      for (let call = head; call !== undefined; call = call.next) {
+        call.abort(new CancelledError('pipeline disposed', name));
+      }
+    },
+  };
+  announce(self);
+  return self;
+}
