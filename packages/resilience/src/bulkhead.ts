@@ -37,6 +37,8 @@ class Waiter implements AbortListener {
   }
 }
 
+const kHooks = Symbol('keel.bulkhead.hooks');
+
 const KNOWN = ['maxConcurrent', 'maxQueue'] as const;
 
 /**
@@ -53,9 +55,10 @@ export function bulkhead(options: BulkheadOptions, owner = 'bulkhead'): Bulkhead
   const queue = new Set<Waiter>();
   let inFlight = 0;
 
-  function release(): void {
+  function leave(): void {
     inFlight--;
     for (const waiter of queue) {
+      // Hand the slot straight to the next waiter, so a newcomer cannot overtake the queue.
       queue.delete(waiter);
       waiter.scope.unlisten(waiter);
       inFlight++;
@@ -64,28 +67,15 @@ export function bulkhead(options: BulkheadOptions, owner = 'bulkhead'): Bulkhead
     }
   }
 
-  async function occupy(scope: Scope, next: Next): Promise<unknown> {
-    try {
-      return await next(scope);
-    } finally {
-      release();
-    }
+  function tryEnter(): boolean {
+    if (inFlight >= maxConcurrent) return false;
+    inFlight++;
+    return true;
   }
 
-  async function wait(scope: Scope, next: Next): Promise<unknown> {
-    await new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(scope, queue, resolve, reject);
-      queue.add(waiter);
-      scope.listen(waiter);
-    });
-    return occupy(scope, next);
-  }
-
-  function run(scope: Scope, next: Next): Promise<unknown> {
-    if (inFlight < maxConcurrent) {
-      inFlight++;
-      return occupy(scope, next);
-    }
+  /** Resolves once a slot is held (the caller must `leave()`), or rejects when full or aborted. */
+  function enter(scope: Scope): Promise<void> {
+    if (tryEnter()) return Promise.resolve();
     if (scope.reason !== undefined) return Promise.reject(scope.reason);
     if (queue.size >= maxQueue) {
       const error = new BulkheadFullError(maxConcurrent, maxQueue, scope.call.pipeline);
@@ -93,7 +83,28 @@ export function bulkhead(options: BulkheadOptions, owner = 'bulkhead'): Bulkhead
       return Promise.reject(error);
     }
     scope.call.emit('bulkhead', 'queued', 0);
-    return wait(scope, next);
+    return new Promise<void>((resolve, reject) => {
+      const waiter = new Waiter(scope, queue, resolve, reject);
+      queue.add(waiter);
+      scope.listen(waiter);
+    });
+  }
+
+  async function occupy(scope: Scope, next: Next): Promise<unknown> {
+    try {
+      return await next(scope);
+    } finally {
+      leave();
+    }
+  }
+
+  async function queued(scope: Scope, next: Next): Promise<unknown> {
+    await enter(scope);
+    return occupy(scope, next);
+  }
+
+  function run(scope: Scope, next: Next): Promise<unknown> {
+    return tryEnter() ? occupy(scope, next) : queued(scope, next);
   }
 
   return brandPolicy<BulkheadPolicy>({
@@ -107,5 +118,18 @@ export function bulkhead(options: BulkheadOptions, owner = 'bulkhead'): Bulkhead
       return queue.size;
     },
     run,
-  });
+    [kHooks]: { tryEnter, enter, leave },
+  } as BulkheadPolicy);
+}
+
+/** The bulkhead's steps, for the pipeline's fused attempt path. */
+export interface BulkheadHooks {
+  tryEnter(): boolean;
+  enter(scope: Scope): Promise<void>;
+  leave(): void;
+}
+
+/** The steps of a bulkhead built by `bulkhead()`. */
+export function bulkheadHooks(policy: BulkheadPolicy): BulkheadHooks {
+  return (policy as unknown as Record<symbol, BulkheadHooks>)[kHooks]!;
 }

@@ -45,6 +45,17 @@ export interface CircuitBreakerPolicy extends Policy {
   reset(): void;
 }
 
+/** The breaker's steps, so the pipeline can run them without an async layer of its own. */
+export interface BreakerHooks {
+  admit(scope: Scope): number | undefined;
+  rejection(scope: Scope): Promise<never>;
+  settleError(scope: Scope, token: number, error: unknown): void;
+  settleResult(scope: Scope, token: number, result: unknown): void;
+  release(token: number): void;
+}
+
+const kHooks = Symbol('keel.breaker.hooks');
+
 const KNOWN = [
   'consecutiveFailures',
   'failureRatio',
@@ -140,8 +151,10 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
     return Promise.reject(error);
   }
 
-  function settle(scope: Scope, admitted: number, probe: boolean, failed: boolean, error: unknown): void {
-    if (admitted !== generation) return;
+  // Admission tokens: a generation number, negated (minus one) for a half-open probe.
+  function settle(scope: Scope, token: number, failed: boolean, error: unknown): void {
+    const probe = token < 0;
+    if ((probe ? -token - 1 : token) !== generation) return;
     if (probe) probesInFlight--;
     if (!failed) {
       if (!probe) breaker.success(CockatielState.Closed);
@@ -152,37 +165,61 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
     else if (breaker.failure(CockatielState.Closed)) open(scope, error, false);
   }
 
-  async function guarded(scope: Scope, next: Next, admitted: number, probe: boolean): Promise<unknown> {
-    let result: unknown;
-    try {
-      result = await next(scope);
-    } catch (error) {
-      if (isFailure(error)) settle(scope, admitted, probe, true, error);
-      else if (probe && admitted === generation) probesInFlight--; // no verdict: free the probe slot
-      throw error;
-    }
-    const failed = failureOn !== undefined && failureOn({ ok: true, result });
-    settle(scope, admitted, probe, failed, undefined);
-    return result;
+  /** Ends an admitted call that has no verdict (cancelled, or rejected locally), freeing a probe slot. */
+  function release(token: number): void {
+    if (token < 0 && -token - 1 === generation) probesInFlight--;
   }
 
-  function run(scope: Scope, next: Next): Promise<unknown> {
-    if (state === 'closed') return guarded(scope, next, generation, false);
-    if (state === 'isolated') return reject(scope, 'isolated', undefined);
+  function settleError(scope: Scope, token: number, error: unknown): void {
+    if (isFailure(error)) settle(scope, token, true, error);
+    else release(token);
+  }
+
+  function settleResult(scope: Scope, token: number, result: unknown): void {
+    settle(scope, token, failureOn !== undefined && failureOn({ ok: true, result }), undefined);
+  }
+
+  /** Returns an admission token, or undefined when the call must be rejected (see `rejection`). */
+  function admit(scope: Scope): number | undefined {
+    if (state === 'closed') return generation;
+    if (state === 'isolated') return undefined;
     if (state === 'open') {
-      const left = openUntil - now();
-      if (left > 0) return reject(scope, 'open', Math.ceil(left));
+      if (openUntil > now()) return undefined;
       state = 'half-open';
       generation++;
       probesInFlight = 0;
       probeSuccesses = 0;
       scope.call.emit('circuit-breaker', 'half-open', 0);
     }
-    if (probesInFlight + probeSuccesses >= probes) return reject(scope, 'half-open', currentBreakMs);
+    if (probesInFlight + probeSuccesses >= probes) return undefined;
     probesInFlight++;
-    return guarded(scope, next, generation, true);
+    return -generation - 1;
   }
 
+  function rejection(scope: Scope): Promise<never> {
+    if (state === 'isolated') return reject(scope, 'isolated', undefined);
+    if (state === 'open') return reject(scope, 'open', Math.max(1, Math.ceil(openUntil - now())));
+    return reject(scope, 'half-open', currentBreakMs);
+  }
+
+  async function guarded(scope: Scope, next: Next, token: number): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await next(scope);
+    } catch (error) {
+      settleError(scope, token, error);
+      throw error;
+    }
+    settleResult(scope, token, result);
+    return result;
+  }
+
+  function run(scope: Scope, next: Next): Promise<unknown> {
+    const token = admit(scope);
+    return token === undefined ? rejection(scope) : guarded(scope, next, token);
+  }
+
+  const hooks: BreakerHooks = { admit, rejection, settleError, settleResult, release };
   return brandPolicy<CircuitBreakerPolicy>({
     name: 'circuit-breaker',
     samplingDurationMs,
@@ -197,5 +234,11 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
       close(undefined);
     },
     run,
-  });
+    [kHooks]: hooks,
+  } as CircuitBreakerPolicy);
+}
+
+/** The breaker's steps, for the pipeline's fused attempt path. */
+export function breakerHooks(policy: CircuitBreakerPolicy): BreakerHooks {
+  return (policy as unknown as Record<symbol, BreakerHooks>)[kHooks]!;
 }

@@ -15,7 +15,8 @@ import { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-l
 import { announce, retire } from './registry.js';
 import { type RetryOptions, type RetryPolicy, retry } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
-import { timeout, totalTimeout } from './timeout.js';
+import { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';
+import { attemptStep } from './internal/attempt.js';
 
 /**
  * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
@@ -123,15 +124,8 @@ function resolve(owner: string, options: PipelineOptions): Policy[] {
 }
 
 function invokeFn(scope: Scope): Promise<unknown> {
-  const call = scope.call;
   try {
-    const deadline = scope.deadline;
-    // Only a timeout inside the pipeline tightens the deadline; copying the context costs, so skip it otherwise.
-    const value =
-      deadline === call.deadline || deadline === undefined
-        ? call.fn(scope)
-        : context.with(setDeadline(call.context, deadline), call.fn, undefined, scope);
-    return Promise.resolve(value);
+    return Promise.resolve(scope.call.fn(scope));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -162,18 +156,51 @@ function invoke(scope: Scope): Promise<unknown> {
  * const payments = pipeline('payments', { timeout: 2_000, retry: { maxAttempts: 3 } });
  * const charge = await payments.execute(({ signal }) => fetch(url, { signal }));
  */
+function expireCall(call: Call, budget: number, bound: TimeoutError['scope']): void {
+  const error = new TimeoutError(budget, bound, call.pipeline);
+  call.emit(bound === 'total' ? 'total-timeout' : 'pipeline', 'timeout', budget / 1000, error);
+  call.abort(error);
+}
+
+function raceRoot(call: Call, work: Promise<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    call.listen({ onAbort: reject });
+    work.then(resolve, reject);
+  });
+}
+
+/**
+ * Creates a named pipeline from options (the standard order and defaults of DESIGN §4) or from a policy
+ * built with `compose`. `name` labels metrics and spans: keep it low-cardinality (the destination).
+ *
+ * @example
+ * const payments = pipeline('payments', { timeout: 2_000, retry: { maxAttempts: 3 } });
+ * const charge = await payments.execute(({ signal }) => fetch(url, { signal }));
+ */
 export function pipeline(name: string, options: PipelineOptions | Policy = {}): Pipeline {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new TypeError(`pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`);
   }
   const owner = `pipeline "${name}"`;
-  const policies = isPolicy(options) ? flatten([options]) : resolve(owner, checkObject(owner, 'options', options));
+  const custom = isPolicy(options);
+  const policies = custom ? flatten([options]) : resolve(owner, checkObject(owner, 'options', options));
   ensureContextManager();
   const events = new EventChannel();
-  const chain = link(policies, invoke);
-  const breaker = policies.find((p): p is CircuitBreakerPolicy => p.name === 'circuit-breaker');
-  const limiter = policies.find((p): p is BulkheadPolicy => p.name === 'bulkhead');
-  const budget: RetryBudget | undefined = policies.find((p): p is RetryPolicy => p.name === 'retry')?.budget;
+  const find = <P extends Policy>(policyName: string) => policies.find((p): p is P => p.name === policyName);
+  const breaker = find<CircuitBreakerPolicy>('circuit-breaker');
+  const limiter = find<BulkheadPolicy>('bulkhead');
+  const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
+  let chain: (scope: Scope) => Promise<unknown>;
+  let totalMs: number | undefined;
+  if (custom) {
+    chain = link(policies, invoke);
+  } else {
+    // The standard order runs fused: the total timeout is the call's own deadline, and breaker,
+    // bulkhead and attempt timeout settle in one step per attempt.
+    totalMs = find<TimeoutPolicy>('total-timeout')?.ms;
+    const outer = policies.filter((p) => p.name === 'fallback' || p.name === 'rate-limit' || p.name === 'retry');
+    chain = link(outer, attemptStep(breaker, limiter, find<TimeoutPolicy>('timeout')?.ms, invokeFn));
+  }
   let head: Call | undefined;
   let inFlight = 0;
   let disposed = false;
@@ -192,30 +219,25 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     if (call.next !== undefined) call.next.prev = call.prev;
   }
 
-  function raceSignal(call: Call, work: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const onAbort = () => call.abort(new CancelledError('cancelled by the caller', name, signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = () => signal.removeEventListener('abort', onAbort);
-      call.listen({ onAbort: (reason) => (done(), reject(reason)) });
-      work.then(
-        (value) => (done(), resolve(value)),
-        (error: unknown) => (done(), reject(error)),
-      );
-    });
-  }
-
   async function run(call: Call, signal: AbortSignal | undefined): Promise<unknown> {
     enter(call);
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      onAbort = () => call.abort(new CancelledError('cancelled by the caller', name, signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
     try {
       const work = chain(call);
-      const value = await (signal === undefined ? work : raceSignal(call, work, signal));
+      // The fused path listens for aborts at every wait; a custom chain may not, so race it here.
+      const value = await (custom && (call.deadline !== undefined || signal !== undefined) ? raceRoot(call, work) : work);
       if (call.events.active) call.emit('pipeline', 'success', (now() - call.startedAt) / 1000);
       return value;
     } catch (error) {
       if (call.events.active) call.emit('pipeline', 'failure', (now() - call.startedAt) / 1000, error);
       throw error;
     } finally {
+      if (call.timer !== undefined) clearTimeout(call.timer);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       leave(call);
     }
   }
@@ -227,16 +249,33 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       if (disposed) return Promise.reject(new CancelledError('pipeline disposed', name));
       const ctx = context.active();
       const inherited = getDeadline(ctx);
-      if (inherited !== undefined && inherited <= now()) {
-        const error = new TimeoutError(0, 'deadline', name);
-        if (events.active) {
-          events.emit({ pipeline: name, policy: 'pipeline', kind: 'timeout', attempt: 0, durationS: 0, error });
+      let deadline = inherited;
+      let start = 0;
+      if (inherited !== undefined || totalMs !== undefined) {
+        start = now();
+        if (inherited !== undefined && inherited <= start) {
+          const error = new TimeoutError(0, 'deadline', name);
+          if (events.active) {
+            events.emit({ pipeline: name, policy: 'pipeline', kind: 'timeout', attempt: 0, durationS: 0, error });
+          }
+          return Promise.reject(error);
         }
-        return Promise.reject(error);
+        if (totalMs !== undefined && (deadline === undefined || start + totalMs < deadline)) deadline = start + totalMs;
       }
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
-      return run(new Call(name, events, fn, ctx, inherited), signal) as Promise<T>;
+      const call = new Call(name, events, fn, ctx, deadline, inherited, signal !== undefined);
+      if (deadline !== undefined) {
+        const budgetMs = deadline - start;
+        // A guard, not work: unref'd so it never keeps the process alive.
+        call.timer = setTimeout(expireCall, budgetMs, call, budgetMs, deadline === inherited ? 'deadline' : 'total');
+        call.timer.unref();
+      }
+      // The call's deadline (inherited, or tightened by the total timeout) rides in the context so nested
+      // pipelines and adapters honour it; an attempt's tighter bound is `ctx.deadline` for the adapter to send.
+      return (
+        deadline === inherited ? run(call, signal) : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
+      ) as Promise<T>;
     },
     get circuitState() {
       return breaker?.state;

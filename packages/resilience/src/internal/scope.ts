@@ -97,6 +97,12 @@ export class Call extends Scope {
   readonly context: Context;
   /** Start instant, read only when someone listens to events. */
   readonly startedAt: number;
+  /** The deadline the caller's context carried, which `deadline` may tighten. */
+  readonly inheritedDeadline: number | undefined;
+  /** Whether the caller can cancel (passed a signal). */
+  readonly abortable: boolean;
+  /** The timer of the call's own deadline, if any. */
+  timer: NodeJS.Timeout | undefined = undefined;
   attemptNumber = 1;
   // Intrusive list of calls in flight, so dispose() can abort them without a Set on the hot path.
   prev: Call | undefined = undefined;
@@ -108,8 +114,12 @@ export class Call extends Scope {
     fn: (ctx: ExecuteContext) => unknown,
     ctx: Context,
     deadline: number | undefined,
+    inheritedDeadline: number | undefined,
+    abortable: boolean,
   ) {
     super(undefined, undefined, deadline);
+    this.inheritedDeadline = inheritedDeadline;
+    this.abortable = abortable;
     this.pipeline = pipeline;
     this.events = events;
     this.fn = fn;
