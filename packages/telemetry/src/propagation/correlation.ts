@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Context, context, createContextKey } from '@opentelemetry/api';
 import { ensureContextManager } from '@keel/resilience';
+import { type Context, context, createContextKey } from '@opentelemetry/api';
 
 // Held apart from baggage: it must survive hops whose baggage is dropped at an edge or an egress filter.
 const correlationKey = createContextKey('keel.correlation-id');

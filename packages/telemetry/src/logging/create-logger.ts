@@ -1,0 +1,81 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { logFields } from './log-fields.js';
+import { DEFAULT_REDACT_PATHS, REDACT_CENSOR } from './redact.js';
+
+/** Options of `createLogger`. */
+export interface LoggerOptions {
+  /** Written as `service` on every record. */
+  readonly serviceName: string;
+  /**
+   * Minimum level; with `logger`, applied to the returned child only when given.
+   * @default process.env.LOG_LEVEL ?? 'info'
+   */
+  readonly level?: string;
+  /** An existing pino logger to wrap; the result is a child of it that carries Keel's fields. */
+  readonly logger?: Logger;
+  /** Redaction paths (pino syntax) added to Keel's defaults. */
+  readonly redact?: readonly string[];
+  /** Where records go when Keel builds the logger. @default standard output */
+  readonly destination?: DestinationStream;
+}
+
+type Formatter = (record: object) => object;
+
+/**
+ * Creates a pino logger whose every record carries `service`, `trace_id`, `span_id`, `trace_flags` and
+ * `correlation_id` from the active context, with credentials redacted.
+ * @example
+ * const log = createLogger({ serviceName: 'checkout' });
+ * log.info({ orderId }, 'order placed');
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const { serviceName, logger } = options;
+  if (typeof serviceName !== 'string' || serviceName === '') {
+    throw new TypeError(
+      `createLogger: options.serviceName must be a non-empty string, received ${String(serviceName)}`,
+    );
+  }
+  const fields = logFields(serviceName);
+  const redact = { paths: [...DEFAULT_REDACT_PATHS, ...(options.redact ?? [])], censor: REDACT_CENSOR };
+  if (logger === undefined) {
+    const level = resolveLevel(options.level, pino.levels.values);
+    return pino({ level, mixin: fields, redact }, options.destination);
+  }
+  if (options.destination !== undefined) {
+    throw new TypeError(
+      'createLogger: options.destination cannot be combined with options.logger, whose stream is kept',
+    );
+  }
+  const internals = logger as unknown as Record<symbol, unknown>;
+  // A pino child replaces its parent's redaction rather than extending it, so silently dropping the
+  // parent's paths would leak what its owner meant to hide.
+  const stringifiers = internals[pino.symbols.stringifiersSym] as Record<symbol, unknown> | undefined;
+  if (stringifiers?.[pino.symbols.redactFmtSym] !== undefined && options.redact === undefined) {
+    throw new TypeError(
+      'createLogger: options.logger already redacts; a pino child replaces its parent redaction, so list those paths in options.redact',
+    );
+  }
+  // `mixin` is a root-only option in pino; `formatters.log` is the per-child hook that sees every record.
+  const parentFormat = (internals[pino.symbols.formattersSym] as { log?: Formatter } | undefined)?.log;
+  const format: Formatter = (record) => {
+    const merged = Object.assign(fields(), record);
+    return parentFormat === undefined ? merged : parentFormat(merged);
+  };
+  return logger.child(
+    {},
+    {
+      formatters: { log: format },
+      redact,
+      ...(options.level === undefined ? {} : { level: resolveLevel(options.level, logger.levels.values) }),
+    },
+  );
+}
+
+function resolveLevel(explicit: string | undefined, known: Record<string, number>): string {
+  const fromEnv = process.env.LOG_LEVEL === '' ? undefined : process.env.LOG_LEVEL;
+  const source = explicit !== undefined ? 'options.level' : fromEnv !== undefined ? 'LOG_LEVEL' : undefined;
+  const level = (explicit ?? fromEnv ?? 'info').trim().toLowerCase();
+  if (level === 'silent' || Object.hasOwn(known, level)) return level;
+  const names = [...Object.keys(known), 'silent'].join(', ');
+  throw new RangeError(`createLogger: ${source} must be one of ${names}, received "${explicit ?? fromEnv}"`);
+}

@@ -1,0 +1,48 @@
+import { Counter, type IncreaseDataWithExemplar } from 'prom-client';
+import { type ExemplarLabels, exemplarFor } from './exemplar.js';
+import type { InstrumentContext, InstrumentDefinition } from './instrument-context.js';
+import { type BoundLabels, type LabelInput, seriesGuard } from './series-guard.js';
+
+/** A monotonic counter of events, with bounded series and optional trace exemplars. */
+export interface EventCounter<L extends string> {
+  readonly name: string;
+  readonly labelNames: readonly L[];
+  /** Counts one event; pass `traceId` only for sampled traces, so the exemplar links to a stored trace. */
+  increment(labels: LabelInput<L>, traceId?: string): void;
+}
+
+interface IncrementArgument {
+  labels: BoundLabels;
+  value: number;
+  exemplarLabels: ExemplarLabels | undefined;
+}
+
+/** Creates an event counter from `definition` and registers it in the context's registry. */
+export function eventCounter<L extends string>(
+  context: InstrumentContext,
+  definition: InstrumentDefinition<L>,
+): EventCounter<L> {
+  const { name, help, labelNames } = definition;
+  const counter = new Counter<string>({
+    name,
+    help,
+    labelNames,
+    enableExemplars: true,
+    // Registered by hand: see durationHistogram for why prom-client's own exemplar check is bypassed.
+    registers: [],
+  });
+  context.registry.registerMetric(counter);
+  const guard = seriesGuard(labelNames, context.seriesLimit, context.overflowCounterFor(name));
+  // prom-client destructures this argument at once and keeps none of it, so one object serves every call.
+  const argument: IncrementArgument = { labels: {}, value: 1, exemplarLabels: undefined };
+
+  return {
+    name,
+    labelNames,
+    increment(labels, traceId) {
+      argument.labels = guard(labels);
+      argument.exemplarLabels = exemplarFor(traceId);
+      counter.inc(argument as IncreaseDataWithExemplar<string>);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { Gauge } from 'prom-client';
+import type { InstrumentContext } from './instrument-context.js';
+import { OVERFLOW_LABEL_VALUE, sanitizeLabelValue } from './label-value.js';
+
+/** Live numbers of one resilience pipeline, read at scrape time; an absent field exports no series. */
+export interface PipelineGaugeStats {
+  readonly circuitState?: string | undefined;
+  readonly bulkheadInFlight?: number | undefined;
+  readonly bulkheadQueued?: number | undefined;
+  readonly budgetTokens?: number | undefined;
+}
+
+/** Anything with a name and live stats, such as a `Pipeline` of `@keel/resilience`. */
+export interface PipelineGaugeSource {
+  readonly name: string;
+  readonly stats: PipelineGaugeStats;
+}
+
+/** The states `resilience_circuit_state` exports, one 0/1 series each. */
+export const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated'] as const;
+
+type NumericStat = 'bulkheadInFlight' | 'bulkheadQueued' | 'budgetTokens';
+
+/** Registers the collect-time resilience gauges; returns the function that adds a source to them. */
+export function pipelineGauges(context: InstrumentContext): (source: PipelineGaugeSource) => () => void {
+  // Wrapped so adding one source twice yields two independent disposers.
+  const sources = new Set<{ readonly source: PipelineGaugeSource }>();
+  // Sources past the cap, and several sources sharing a name, fold into one series per name.
+  const groupByPipeline = (metric: string): Map<string, PipelineGaugeStats[]> => {
+    const onOverflow = context.overflowCounterFor(metric);
+    const groups = new Map<string, PipelineGaugeStats[]>();
+    for (const { source } of sources) {
+      let name = sanitizeLabelValue(source.name);
+      if (!groups.has(name) && groups.size >= context.seriesLimit) {
+        name = OVERFLOW_LABEL_VALUE;
+        onOverflow();
+      }
+      const group = groups.get(name);
+      if (group === undefined) groups.set(name, [source.stats]);
+      else group.push(source.stats);
+    }
+    return groups;
+  };
+
+  const numericGauge = (name: string, help: string, stat: NumericStat): void => {
+    const gauge = new Gauge<'pipeline'>({
+      name,
+      help,
+      labelNames: ['pipeline'],
+      registers: [],
+      collect() {
+        gauge.reset();
+        for (const [pipeline, group] of groupByPipeline(name)) {
+          let sum = 0;
+          let seen = false;
+          for (const stats of group) {
+            const value = stats[stat];
+            if (typeof value === 'number' && Number.isFinite(value)) {
+              sum += value;
+              seen = true;
+            }
+          }
+          if (seen) gauge.set({ pipeline }, sum);
+        }
+      },
+    });
+    context.registry.registerMetric(gauge);
+  };
+
+  const circuitName = 'resilience_circuit_state';
+  const circuit = new Gauge<'pipeline' | 'state'>({
+    name: circuitName,
+    help: 'Circuit breaker state of each pipeline: 1 for the current state, 0 for the others.',
+    labelNames: ['pipeline', 'state'],
+    registers: [],
+    collect() {
+      circuit.reset();
+      for (const [pipeline, group] of groupByPipeline(circuitName)) {
+        const current = group.map((stats) => stats.circuitState).filter((state) => state !== undefined);
+        if (current.length === 0) continue;
+        for (const state of CIRCUIT_STATES) circuit.set({ pipeline, state }, current.includes(state) ? 1 : 0);
+      }
+    },
+  });
+  context.registry.registerMetric(circuit);
+  numericGauge('resilience_bulkhead_in_flight', 'Calls executing inside the bulkhead.', 'bulkheadInFlight');
+  numericGauge('resilience_bulkhead_queued', 'Calls waiting in the bulkhead queue.', 'bulkheadQueued');
+  numericGauge('resilience_retry_budget_tokens', 'Tokens left in the retry budget.', 'budgetTokens');
+
+  return function addPipelineGauges(source) {
+    const entry = { source };
+    sources.add(entry);
+    return () => {
+      sources.delete(entry);
+    };
+  };
+}

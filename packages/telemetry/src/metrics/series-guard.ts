@@ -1,0 +1,54 @@
+import { OVERFLOW_LABEL_VALUE, sanitizeLabelValue } from './label-value.js';
+
+/** Label values as callers pass them: any subset of the metric's label names. */
+export type LabelInput<L extends string> = { readonly [K in L]?: string | number | undefined };
+
+/** Label values ready for prom-client: sanitised, and the same object for the same series every time. */
+export type BoundLabels = Record<string, string>;
+
+/** Maps caller labels to a bounded series; returns the overflow series once the cap is reached. */
+export type SeriesGuard<L extends string> = (input: LabelInput<L>) => BoundLabels;
+
+// Sanitised values cannot contain control characters, so these cannot collide with a value.
+const SEPARATOR = '\u0001';
+const ABSENT = '\u0002';
+
+/**
+ * Builds the guard for one metric: at most `limit` distinct label sets, then one overflow series whose every
+ * label is `_overflow`; `onOverflow` runs for each recording diverted there.
+ */
+export function seriesGuard<L extends string>(
+  labelNames: readonly L[],
+  limit: number,
+  onOverflow: () => void,
+): SeriesGuard<L> {
+  const series = new Map<string, BoundLabels>();
+  const overflow: BoundLabels = {};
+  for (const name of labelNames) overflow[name] = OVERFLOW_LABEL_VALUE;
+  // Reused between calls (recording is synchronous) so a hit on a known series allocates only its key.
+  const scratch: (string | undefined)[] = new Array(labelNames.length);
+
+  return function guard(input) {
+    let key = '';
+    for (let i = 0; i < labelNames.length; i++) {
+      const raw = input[labelNames[i]!];
+      const value = raw === undefined ? undefined : sanitizeLabelValue(raw);
+      scratch[i] = value;
+      key += (value ?? ABSENT) + SEPARATOR;
+    }
+    const known = series.get(key);
+    if (known !== undefined) return known;
+    if (series.size >= limit) {
+      onOverflow();
+      return overflow;
+    }
+    // A fresh object: prom-client keeps a reference to it for the life of the series.
+    const labels: BoundLabels = {};
+    for (let i = 0; i < labelNames.length; i++) {
+      const value = scratch[i];
+      if (value !== undefined) labels[labelNames[i]!] = value;
+    }
+    series.set(key, labels);
+    return labels;
+  };
+}
