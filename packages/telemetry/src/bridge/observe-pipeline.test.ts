@@ -1,0 +1,51 @@
+import { pipeline } from '@keel/resilience';
+import { context, trace } from '@opentelemetry/api';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { testCore } from '../testing/test-core.js';
+import { observePipeline } from './observe-pipeline.js';
+
+afterEach(() => vi.useRealTimers());
+
+describe('observePipeline', () => {
+  it('puts each retry and the give-up on the active span, counts them, and logs at debug/info', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const core = testCore();
+    const p = pipeline('bridge-retry', { retry: { maxAttempts: 2, baseDelayMs: 10 }, circuitBreaker: false });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const span = core.tracer.startSpan('parent');
+    const call = context.with(trace.setSpan(context.active(), span), () =>
+      p.execute(() => Promise.reject(Object.assign(new Error('boom'), { code: 'EBOOM' }))),
+    );
+    const settled = call.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(((await settled) as Error).message).toBe('boom');
+    vi.useRealTimers();
+    span.end();
+    const [parent] = await core.finished();
+    expect(parent?.events.map((e) => e.name)).toEqual(['retry', 'give-up']);
+    expect(parent?.events[0]?.attributes).toMatchObject({ 'keel.pipeline': 'bridge-retry', 'keel.attempt': 1, 'error.type': 'EBOOM' });
+    const text = (await core.metrics.metricsText()).body;
+    expect(text).toMatch(/resilience_events_total\{pipeline="bridge-retry",policy="retry",event="retry"\} 1/);
+    expect(text).toMatch(/resilience_attempt_duration_seconds_count\{pipeline="bridge-retry",outcome="failure"\} 2/);
+    expect(core.lines.map((l) => [l.level, l.event])).toEqual([
+      [20, 'retry'],
+      [30, 'give-up'],
+    ]);
+    stop();
+    p.dispose();
+  });
+
+  it('warns when the circuit opens and exports the circuit state gauge', async () => {
+    const core = testCore();
+    const p = pipeline('bridge-breaker', { retry: false, circuitBreaker: { consecutiveFailures: 1 } });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    await p.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    expect(core.lines.find((l) => l.event === 'break')?.level).toBe(40);
+    const text = (await core.metrics.metricsText()).body;
+    expect(text).toMatch(/resilience_circuit_state\{pipeline="bridge-breaker",state="open"\} 1/);
+    expect(text).toMatch(/resilience_circuit_state\{pipeline="bridge-breaker",state="closed"\} 0/);
+    stop();
+    expect((await core.metrics.metricsText()).body).not.toMatch(/pipeline="bridge-breaker",state=/);
+    p.dispose();
+  });
+});

@@ -1,0 +1,81 @@
+import type { Disposer, Pipeline, ResilienceEvent } from '@keel/resilience';
+import { type Attributes, trace } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { KeelMetrics } from '../metrics/index.js';
+import { errorMessage, errorType } from '../operations/error-type.js';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+// What an operator wants to hear about: an opened circuit or a drained budget is news, a retry is detail.
+const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
+  retry: 'debug',
+  'give-up': 'info',
+  'budget-exhausted': 'warn',
+  timeout: 'info',
+  break: 'warn',
+  'half-open': 'info',
+  reset: 'info',
+  isolate: 'warn',
+  reject: 'debug',
+  fallback: 'info',
+};
+
+// Span events read as the decision: `retry`, `timeout`, `circuit.break`, `bulkhead.reject`…
+function spanEventName(event: ResilienceEvent): string {
+  if (event.policy === 'circuit-breaker') return `circuit.${event.kind}`;
+  if (event.kind === 'reject' || event.kind === 'queued') return `${event.policy}.${event.kind}`;
+  return event.kind;
+}
+
+function attributesOf(event: ResilienceEvent): Attributes {
+  const attributes: Attributes = {
+    'keel.pipeline': event.pipeline,
+    'keel.policy': event.policy,
+    'keel.attempt': event.attempt,
+  };
+  if (event.delayMs !== undefined) attributes['keel.delay_ms'] = Math.round(event.delayMs);
+  if (event.error !== undefined) {
+    attributes['error.type'] = errorType(event.error);
+    attributes['exception.message'] = errorMessage(event.error);
+  }
+  return attributes;
+}
+
+/**
+ * Turns a pipeline's events into `resilience_*` metrics, events on the active span and log lines, and
+ * exports its gauges. Returns the disposer that undoes all of it.
+ */
+export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger: Logger): Disposer {
+  const removeGauges = metrics.addPipelineGauges(pipeline);
+  const unsubscribe = pipeline.onEvent((event) => {
+    const span = trace.getActiveSpan();
+    if (event.kind === 'attempt') {
+      metrics.resilienceAttemptDuration.record(
+        { pipeline: event.pipeline, outcome: event.error === undefined ? 'success' : 'failure' },
+        event.durationS,
+      );
+      return;
+    }
+    metrics.resilienceEvents.increment({ pipeline: event.pipeline, policy: event.policy, event: event.kind });
+    if (event.kind === 'success' || event.kind === 'failure') return;
+    span?.addEvent(spanEventName(event), attributesOf(event));
+    const level = LOG_LEVEL[event.kind];
+    if (level !== undefined && logger.isLevelEnabled(level)) {
+      logger[level](
+        {
+          pipeline: event.pipeline,
+          policy: event.policy,
+          event: event.kind,
+          attempt: event.attempt,
+          ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
+          ...(event.error === undefined ? {} : { error_type: errorType(event.error), err_message: errorMessage(event.error) }),
+        },
+        `resilience ${event.policy} ${event.kind}`,
+      );
+    }
+  });
+  return () => {
+    unsubscribe();
+    removeGauges();
+  };
+}

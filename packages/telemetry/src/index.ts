@@ -1,0 +1,65 @@
+export { observePipeline } from './bridge/observe-pipeline.js';
+export { createLogger, DEFAULT_REDACT_PATHS, type LogFields, type LoggerOptions, logFields } from './logging/index.js';
+export {
+  CIRCUIT_STATES,
+  createMetrics,
+  DURATION_BUCKETS,
+  type DurationHistogram,
+  type EventCounter,
+  type KeelMetrics,
+  type LabelInput,
+  type MetricsOptions,
+  type MetricsText,
+  type PipelineGaugeSource,
+  type PipelineGaugeStats,
+  SERIES_OVERFLOW_METRIC,
+  sanitizeLabelValue,
+} from './metrics/index.js';
+export type { OperationCore } from './operations/core.js';
+export { errorMessage, errorType } from './operations/error-type.js';
+export {
+  type HttpClientOperation,
+  type HttpClientStart,
+  type HttpServerEnd,
+  type HttpServerOperation,
+  type HttpServerStart,
+  normalizeMethod,
+  startHttpClient,
+  startHttpServer,
+} from './operations/http.js';
+export { type Inbound, extractInbound } from './operations/inbound.js';
+export {
+  type MessagingDestination,
+  type MessagingOperation,
+  startConsumer,
+  startProducer,
+} from './operations/messaging.js';
+export { Operation, type OperationEnd } from './operations/operation.js';
+export { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
+export {
+  BAGGAGE_HEADER,
+  DEADLINE_HEADER,
+  type EdgeExtraction,
+  formatDeadlineHeader,
+  formatGrpcTimeout,
+  formatTraceparent,
+  GRPC_TIMEOUT_HEADER,
+  getCorrelationId,
+  isValidCorrelationId,
+  KeelPropagator,
+  type KeelPropagatorOptions,
+  keelPropagator,
+  newCorrelationId,
+  parseBaggage,
+  parseDeadlineHeader,
+  parseGrpcTimeout,
+  parseTraceparent,
+  parseTracestate,
+  runWithCorrelationId,
+  serializeBaggage,
+  setCorrelationId,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+} from './propagation/index.js';
+export { hostAllowed, startTelemetry, type Telemetry, type TelemetryOptions } from './start-telemetry.js';
+export { type RenderOptions, renderTrace, type TraceStore } from './tracing/index.js';

@@ -1,0 +1,131 @@
+import { getDeadline, runWithDeadline } from '@keel/resilience';
+import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { getCorrelationId } from '../propagation/correlation.js';
+import { testCore } from '../testing/test-core.js';
+import { normalizeMethod, startHttpClient, startHttpServer } from './http.js';
+
+const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+describe('startHttpServer', () => {
+  it('continues the caller trace and names the span {method} {route} when the response ends', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, {
+      carrier: { traceparent: PARENT },
+      getter: defaultTextMapGetter,
+      method: 'get',
+    });
+    op.end({ route: '/orders/:id', statusCode: 200 });
+    const [span] = (await core.finished());
+    expect(span?.name).toBe('GET /orders/:id');
+    expect(span?.kind).toBe(SpanKind.SERVER);
+    expect(span?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(span?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(span?.attributes).toMatchObject({ 'http.route': '/orders/:id', 'http.response.status_code': 200 });
+  });
+
+  it('starts a new trace at an edge and keeps the caller trace as a link, dropping its baggage', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, {
+      carrier: { traceparent: PARENT, baggage: 'tenant=acme' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+      edge: true,
+    });
+    op.end({ route: '/', statusCode: 200 });
+    const [span] = (await core.finished());
+    expect(span?.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(span?.links[0]?.context.spanId).toBe('b7ad6b7169203331');
+    expect(op.run(() => context.active().getValue(Symbol.for('OpenTelemetry Baggage Key')))).toBeUndefined();
+  });
+
+  it('generates a correlation ID when the inbound one is invalid, and the handler sees it', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, {
+      carrier: { 'x-correlation-id': 'bad id\r\ninjected' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
+    expect(op.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(op.run(() => getCorrelationId())).toBe(op.correlationId);
+  });
+
+  it('keeps a valid inbound correlation ID', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, { carrier: { 'x-request-id': 'req-42' }, getter: defaultTextMapGetter, method: 'GET' });
+    expect(op.correlationId).toBe('req-42');
+  });
+
+  it('records the duration histogram with the route template and error type of a 5xx', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, { carrier: {}, getter: defaultTextMapGetter, method: 'POST' });
+    op.end({ route: '/charges', statusCode: 503 });
+    const text = (await core.metrics.metricsText()).body;
+    expect(text).toMatch(
+      /http_server_request_duration_seconds_count\{[^}]*http_request_method="POST"[^}]*http_route="\/charges"[^}]*http_response_status_code="503"[^}]*error_type="503"[^}]*\} 1/,
+    );
+    expect((await core.finished())[0]?.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('writes one access log line carrying the trace and status', async () => {
+    const core = testCore();
+    const op = startHttpServer(core, { carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
+    op.end({ route: '/healthz', statusCode: 200 });
+    expect(core.lines).toHaveLength(1);
+    expect(core.lines[0]).toMatchObject({ msg: 'request completed', http: { method: 'GET', route: '/healthz', status_code: 200 } });
+  });
+
+  it('labels unknown methods _OTHER so a caller cannot mint metric series', () => {
+    expect(normalizeMethod('BREW')).toBe('_OTHER');
+    expect(normalizeMethod('patch')).toBe('PATCH');
+  });
+});
+
+describe('startHttpClient', () => {
+  it('injects traceparent, correlation ID and the remaining deadline into the request headers', async () => {
+    const core = testCore();
+    const server = startHttpServer(core, { carrier: { 'x-correlation-id': 'c-1' }, getter: defaultTextMapGetter, method: 'GET' });
+    const headers: Record<string, string> = {};
+    server.run(() =>
+      runWithDeadline(1_000, () =>
+        startHttpClient(core, {
+          carrier: headers,
+          setter: defaultTextMapSetter,
+          method: 'GET',
+          url: new URL('http://inventory:8080/items?token=secret'),
+          attempt: 2,
+        }).end({ statusCode: 200 }),
+      ),
+    );
+    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(headers['x-correlation-id']).toBe('c-1');
+    expect(Number(headers['x-keel-deadline-ms'])).toBeGreaterThan(900);
+    const client = (await core.finished()).find((s) => s.kind === SpanKind.CLIENT);
+    expect(client?.attributes).toMatchObject({
+      'http.request.resend_count': 1,
+      'server.address': 'inventory',
+      'url.full': 'http://inventory:8080/items',
+    });
+  });
+
+  it('sends only traceparent to hosts outside the allow-list', async () => {
+    const core = testCore({ allowed: (host) => host === 'inventory' });
+    const headers: Record<string, string> = {};
+    const server = startHttpServer(core, { carrier: { 'x-correlation-id': 'c-2' }, getter: defaultTextMapGetter, method: 'GET' });
+    server.run(() =>
+      startHttpClient(core, { carrier: headers, setter: defaultTextMapSetter, method: 'GET', url: new URL('https://api.example.com/') }).end({
+        statusCode: 200,
+      }),
+    );
+    expect(Object.keys(headers)).toEqual(['traceparent']);
+  });
+
+  it('carries the attempt deadline in its context', async () => {
+    const core = testCore();
+    const deadline = performance.now() + 250;
+    const op = startHttpClient(core, { carrier: {}, setter: defaultTextMapSetter, method: 'GET', url: new URL('http://a/'), deadline });
+    expect(getDeadline(op.context)).toBe(deadline);
+    expect(trace.getSpan(op.context)).toBeDefined();
+    op.end({ error: new Error('ECONNRESET') });
+  });
+});

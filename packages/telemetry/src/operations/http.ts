@@ -1,0 +1,150 @@
+import { setDeadline } from '@keel/resilience';
+import { type Context, context as otelContext, SpanKind, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import type { OperationCore } from './core.js';
+import { extractInbound } from './inbound.js';
+import { Operation } from './operation.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+/** The method as the conventions want it: a known method in upper case, anything else `_OTHER`. */
+export function normalizeMethod(method: string | undefined): string {
+  const upper = (method ?? '').toUpperCase();
+  return METHODS.has(upper) ? upper : '_OTHER';
+}
+
+/** What an inbound HTTP adapter knows when a request arrives. */
+export interface HttpServerStart<C> {
+  readonly carrier: C;
+  readonly getter: TextMapGetter<C>;
+  readonly method: string | undefined;
+  /** Start a new trace and link the caller's, and drop inbound baggage (services reached from outside). @default false */
+  readonly edge?: boolean;
+  readonly scheme?: 'http' | 'https';
+  /** Write one access log line when the request ends. @default true */
+  readonly accessLog?: boolean;
+}
+
+/** What an inbound HTTP adapter reports when the response is finished. */
+export interface HttpServerEnd {
+  /** The matched route template (`/orders/:id`), never the raw path; undefined when nothing matched. */
+  readonly route?: string | undefined;
+  readonly statusCode: number;
+  readonly error?: unknown;
+}
+
+/** One inbound HTTP request in flight. */
+export interface HttpServerOperation {
+  /** Run the handler in this: span, correlation ID, deadline and baggage. */
+  readonly context: Context;
+  readonly correlationId: string;
+  run<T>(fn: () => T): T;
+  end(end: HttpServerEnd): void;
+}
+
+/** Starts the server span of an inbound HTTP request; `end` names it `{method} {route}` and records the histogram. */
+export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C>): HttpServerOperation {
+  const inbound = extractInbound(core, start.carrier, start.getter, start.edge === true);
+  const method = normalizeMethod(start.method);
+  const op = new Operation(
+    core.tracer,
+    method,
+    SpanKind.SERVER,
+    inbound.context,
+    { 'http.request.method': method, 'url.scheme': start.scheme ?? 'http' },
+    inbound.links,
+  );
+  const accessLog = start.accessLog !== false;
+  return {
+    context: op.context,
+    correlationId: inbound.correlationId,
+    run: (fn) => op.run(fn),
+    end({ route, statusCode, error }) {
+      const serverError = statusCode >= 500;
+      const { seconds, errorType } = op.finish({
+        name: route === undefined ? method : `${method} ${route}`,
+        attributes: route === undefined ? { 'http.response.status_code': statusCode } : { 'http.route': route, 'http.response.status_code': statusCode },
+        ...(error !== undefined ? { error } : serverError ? { errorType: String(statusCode) } : {}),
+      });
+      core.metrics.httpServerDuration.record(
+        {
+          http_request_method: method,
+          http_route: route,
+          http_response_status_code: statusCode,
+          error_type: errorType,
+        },
+        seconds,
+        op.sampledTraceId,
+      );
+      if (accessLog) {
+        op.run(() =>
+          core.logger[serverError ? 'error' : 'info'](
+            { http: { method, route, status_code: statusCode }, duration_ms: Math.round(seconds * 1e4) / 10, error_type: errorType },
+            'request completed',
+          ),
+        );
+      }
+    },
+  };
+}
+
+/** What an outbound HTTP client knows before one physical attempt. */
+export interface HttpClientStart<C> {
+  readonly carrier: C;
+  readonly setter: TextMapSetter<C>;
+  readonly method: string;
+  readonly url: URL;
+  /** The attempt number from 1; attempts after the first carry `http.request.resend_count`. @default 1 */
+  readonly attempt?: number;
+  /** The instant bounding this attempt (`ExecuteContext.deadline`), sent downstream as what remains. */
+  readonly deadline?: number | undefined;
+}
+
+/** One outbound HTTP attempt in flight. */
+export interface HttpClientOperation {
+  readonly context: Context;
+  end(end: { statusCode?: number; error?: unknown }): void;
+}
+
+/** Starts the client span of one HTTP attempt and injects context into the request headers. */
+export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C>): HttpClientOperation {
+  const method = normalizeMethod(start.method);
+  const { hostname, protocol } = start.url;
+  const port = Number(start.url.port) || (protocol === 'https:' ? 443 : 80);
+  const attempt = start.attempt ?? 1;
+  const op = new Operation(core.tracer, method, SpanKind.CLIENT, getActive(start.deadline), {
+    'http.request.method': method,
+    'server.address': hostname,
+    'server.port': port,
+    // Path only: query strings carry tokens more often than not.
+    'url.full': `${start.url.origin}${start.url.pathname}`,
+    ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
+  });
+  if (core.allowsFullContext(hostname)) core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
+  else core.propagator.injectMinimal(op.context, start.carrier, start.setter as TextMapSetter);
+  return {
+    context: op.context,
+    end({ statusCode, error }) {
+      const failed = statusCode !== undefined && statusCode >= 400;
+      const { seconds, errorType } = op.finish({
+        ...(statusCode === undefined ? {} : { attributes: { 'http.response.status_code': statusCode } }),
+        ...(error !== undefined ? { error } : failed ? { errorType: String(statusCode) } : {}),
+      });
+      core.metrics.httpClientDuration.record(
+        {
+          http_request_method: method,
+          server_address: hostname,
+          http_response_status_code: statusCode,
+          error_type: errorType,
+        },
+        seconds,
+        op.sampledTraceId,
+      );
+    },
+  };
+}
+
+
+function getActive(deadline: number | undefined): Context {
+  const active = otelContext.active();
+  return deadline === undefined ? active : setDeadline(active, deadline);
+}

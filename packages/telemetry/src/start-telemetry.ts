@@ -1,0 +1,192 @@
+import { type Disposer, ensureContextManager, onPipelineCreated, type Pipeline } from '@keel/resilience';
+import { type TextMapGetter, type TextMapSetter, type Tracer, trace } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { observePipeline } from './bridge/observe-pipeline.js';
+import { createLogger } from './logging/index.js';
+import { createMetrics, type KeelMetrics } from './metrics/index.js';
+import type { OperationCore } from './operations/core.js';
+import {
+  type HttpClientOperation,
+  type HttpClientStart,
+  type HttpServerOperation,
+  type HttpServerStart,
+  startHttpClient,
+  startHttpServer,
+} from './operations/http.js';
+import { type MessagingDestination, type MessagingOperation, startConsumer, startProducer } from './operations/messaging.js';
+import { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
+import { type KeelPropagator, keelPropagator } from './propagation/propagator.js';
+import { startTracing, type TraceStore } from './tracing/index.js';
+
+/** Options of `startTelemetry`; everything but `serviceName` has a default, and `OTEL_*` variables apply. */
+export interface TelemetryOptions {
+  /** `service.name` (OTEL_SERVICE_NAME wins when set). */
+  serviceName: string;
+  /** `service.version`. */
+  serviceVersion?: string;
+  /** OTLP/HTTP endpoint for traces; else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; else the local trace store. */
+  otlpEndpoint?: string;
+  /** Keep finished spans in memory for `traces.render()` when no exporter is configured. @default true */
+  traceStore?: boolean;
+  /** Extra span processors (tests pass an in-memory exporter here). */
+  spanProcessors?: SpanProcessor[];
+  /** Your pino logger; Keel's fields are added to it. @default a new JSON logger at LOG_LEVEL */
+  logger?: Logger;
+  /** Log level when Keel makes the logger. @default process.env.LOG_LEVEL ?? 'info' */
+  logLevel?: string;
+  /** Also export Node.js process metrics. @default true */
+  processMetrics?: boolean;
+  /** Distinct label sets per metric before the overflow series. @default 2000 */
+  seriesLimit?: number;
+  /** Header carrying the correlation ID (x-request-id is read too). @default 'x-correlation-id' */
+  correlationHeader?: string;
+  /**
+   * Hosts that may receive baggage, tracestate and the correlation ID (exact names or `*.suffix`).
+   * Everyone else gets `traceparent` only. @default every host
+   */
+  propagateTo?: readonly string[];
+  /** Observe every pipeline created from now on (and those alive now). @default true */
+  observePipelines?: boolean;
+  /** Upper bound of `shutdown()`, in ms. @default 5000 */
+  shutdownTimeoutMs?: number;
+}
+
+/** The handle `startTelemetry` returns. */
+export interface Telemetry {
+  readonly serviceName: string;
+  readonly logger: Logger;
+  readonly metrics: KeelMetrics;
+  readonly tracer: Tracer;
+  readonly propagator: KeelPropagator;
+  /** The local trace viewer, when no exporter is configured. */
+  readonly traces: TraceStore | undefined;
+  /** `Content-Type` of `metricsText()` without an Accept header (Prometheus text 0.0.4). */
+  readonly metricsContentType: string;
+  /** The scrape body: OpenMetrics with exemplars when `accept` asks for it, Prometheus text otherwise. */
+  metricsText(accept?: string): Promise<string>;
+  /** The scrape body and its content type, negotiated from `accept`. */
+  scrape(accept?: string): Promise<{ contentType: string; body: string }>;
+  /** Sends a pipeline's events to metrics, spans and logs (automatic for pipelines created after start). */
+  observe(pipeline: Pipeline): Disposer;
+  /** Operation helpers for adapters: spans, metrics, propagation and correlation in one place. */
+  httpServer<C>(start: HttpServerStart<C>): HttpServerOperation;
+  httpClient<C>(start: HttpClientStart<C>): HttpClientOperation;
+  rpcServer<C>(start: RpcMethod & { carrier: C; getter: TextMapGetter<C>; edge?: boolean }): RpcOperation;
+  rpcClient<C>(
+    start: RpcMethod & { carrier: C; setter: TextMapSetter<C>; host: string; attempt?: number; deadline?: number },
+  ): RpcOperation;
+  consumer<C>(start: MessagingDestination & { carrier: C; getter: TextMapGetter<C>; edge?: boolean }): MessagingOperation;
+  producer<C>(start: MessagingDestination & { carrier: C; setter: TextMapSetter<C> }): MessagingOperation;
+  /** Exports the spans ended so far (bounded, never rejects). */
+  forceFlush(): Promise<void>;
+  /** Flushes spans and logs and stops everything; bounded by `shutdownTimeoutMs`, never rejects, idempotent. */
+  shutdown(): Promise<void>;
+}
+
+const kHandle = Symbol.for('keel.telemetry.handle');
+const holder = globalThis as unknown as Record<symbol, Telemetry | undefined>;
+
+/** Whether `host` matches an allow-list entry: an exact name, or `*.suffix` for its subdomains. */
+export function hostAllowed(host: string, allowed: readonly string[] | undefined): boolean {
+  if (allowed === undefined) return true;
+  const h = host.toLowerCase();
+  return allowed.some((entry) => {
+    const e = entry.toLowerCase();
+    return e.startsWith('*.') ? h.endsWith(e.slice(1)) : h === e;
+  });
+}
+
+/**
+ * Starts traces, logs and metrics for a service in one call. Idempotent: a second call returns the first
+ * handle.
+ *
+ * @example
+ * const telemetry = startTelemetry({ serviceName: 'orders' });
+ * telemetry.logger.info({ orderId }, 'order placed');
+ * await telemetry.shutdown();
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const existing = holder[kHandle];
+  if (existing !== undefined) return existing;
+  if (typeof options?.serviceName !== 'string' || options.serviceName.length === 0) {
+    throw new TypeError(`startTelemetry: option serviceName must be a non-empty string, received ${String(options?.serviceName)}`);
+  }
+  const serviceName = process.env.OTEL_SERVICE_NAME || options.serviceName;
+  const propagator = keelPropagator(options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader });
+  const tracing = startTracing({
+    serviceName: options.serviceName,
+    ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
+    ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
+    ...(options.traceStore === false ? { traceStore: false } : {}),
+    ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+    propagator,
+  });
+  ensureContextManager();
+  const logger = createLogger({
+    serviceName,
+    ...(options.logLevel === undefined ? {} : { level: options.logLevel }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const metrics = createMetrics({
+    defaultMetrics: options.processMetrics !== false,
+    ...(options.seriesLimit === undefined ? {} : { seriesLimit: options.seriesLimit }),
+  });
+  const tracer = trace.getTracer('@keel/telemetry');
+  const allowed = options.propagateTo;
+  const core: OperationCore = {
+    tracer,
+    metrics,
+    logger,
+    propagator,
+    allowsFullContext: (host) => hostAllowed(host, allowed),
+  };
+  const observed = new Map<Pipeline, Disposer>();
+  const observe = (pipeline: Pipeline): Disposer => {
+    const known = observed.get(pipeline);
+    if (known !== undefined) return known;
+    const stop = observePipeline(pipeline, metrics, logger);
+    const dispose = () => {
+      if (observed.delete(pipeline)) stop();
+    };
+    observed.set(pipeline, dispose);
+    return dispose;
+  };
+  const stopAuto = options.observePipelines === false ? undefined : onPipelineCreated(observe, { replay: true });
+  const shutdownBound = options.shutdownTimeoutMs ?? 5_000;
+  let closing: Promise<void> | undefined;
+
+  const handle: Telemetry = {
+    serviceName,
+    logger,
+    metrics,
+    tracer,
+    propagator,
+    traces: tracing.store,
+    metricsContentType: Registry.PROMETHEUS_CONTENT_TYPE,
+    async metricsText(accept) {
+      return (await metrics.metricsText(accept)).body;
+    },
+    scrape: (accept) => metrics.metricsText(accept),
+    observe,
+    httpServer: (start) => startHttpServer(core, start),
+    httpClient: (start) => startHttpClient(core, start),
+    rpcServer: (start) => startRpcServer(core, start),
+    rpcClient: (start) => startRpcClient(core, start),
+    consumer: (start) => startConsumer(core, start),
+    producer: (start) => startProducer(core, start),
+    forceFlush: () => tracing.forceFlush(),
+    shutdown() {
+      closing ??= (async () => {
+        stopAuto?.();
+        for (const dispose of [...observed.values()]) dispose();
+        await tracing.shutdown(shutdownBound);
+        if (holder[kHandle] === handle) holder[kHandle] = undefined;
+      })().catch(() => undefined);
+      return closing;
+    },
+  };
+  holder[kHandle] = handle;
+  return handle;
+}
