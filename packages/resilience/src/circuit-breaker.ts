@@ -1,7 +1,8 @@
-import { CircuitState as CockatielState, ConsecutiveBreaker, type IBreaker, SamplingBreaker } from 'cockatiel';
+import { CircuitState as CockatielState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
 import { CircuitOpenError, isLocalRejection } from './errors.js';
 import { now } from './internal/clock.js';
 import type { Scope } from './internal/scope.js';
+import { SlidingWindowBreaker } from './internal/sliding-window.js';
 import { checkFunction, checkKeys, MAX_MS, optionalNumber } from './internal/validate.js';
 import { brandPolicy, type Next, type Policy } from './policy.js';
 import type { Outcome } from './retry.js';
@@ -68,11 +69,15 @@ const KNOWN = [
 ] as const;
 
 /**
- * Stops calling a failing dependency. Counting is cockatiel's (`ConsecutiveBreaker`, `SamplingBreaker`);
+ * Stops calling a failing dependency. Consecutive counting is cockatiel's `ConsecutiveBreaker`; ratio
+ * counting is our sliding window (cockatiel's `SamplingBreaker` keeps failures that aged out in a gap);
  * the state machine is ours, because a half-open circuit must reject non-probe calls at once with a
  * retry-after hint instead of queueing them behind the probe, and local rejections must not count.
  */
-export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'circuitBreaker'): CircuitBreakerPolicy {
+export function circuitBreaker(
+  options: CircuitBreakerOptions = {},
+  owner = 'circuitBreaker',
+): CircuitBreakerPolicy {
   const p = owner === 'circuitBreaker' ? '' : 'circuitBreaker.';
   checkKeys(owner, p, options as Record<string, unknown>, KNOWN);
   const consecutiveMode = options.consecutiveFailures !== undefined;
@@ -94,15 +99,32 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
     );
   } else {
     const ratio = optionalNumber(owner, `${p}failureRatio`, options.failureRatio, 0.1, 0.001, 0.999, false);
-    const minimumThroughput = optionalNumber(owner, `${p}minimumThroughput`, options.minimumThroughput, 100, 1, 1_000_000);
-    samplingDurationMs = optionalNumber(owner, `${p}samplingDurationMs`, options.samplingDurationMs, 30_000, 1_000, 3_600_000);
-    breaker = new SamplingBreaker({
-      threshold: ratio,
-      duration: samplingDurationMs,
-      minimumRps: (minimumThroughput * 1000) / samplingDurationMs,
-    });
+    const minimumThroughput = optionalNumber(
+      owner,
+      `${p}minimumThroughput`,
+      options.minimumThroughput,
+      100,
+      1,
+      1_000_000,
+    );
+    samplingDurationMs = optionalNumber(
+      owner,
+      `${p}samplingDurationMs`,
+      options.samplingDurationMs,
+      30_000,
+      1_000,
+      3_600_000,
+    );
+    breaker = new SlidingWindowBreaker(ratio, minimumThroughput, samplingDurationMs);
   }
-  const breakDurationMs = optionalNumber(owner, `${p}breakDurationMs`, options.breakDurationMs, 5_000, 1, MAX_MS);
+  const breakDurationMs = optionalNumber(
+    owner,
+    `${p}breakDurationMs`,
+    options.breakDurationMs,
+    5_000,
+    1,
+    MAX_MS,
+  );
   const maxBreakDurationMs = optionalNumber(
     owner,
     `${p}maxBreakDurationMs`,
@@ -145,7 +167,11 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
     scope?.call.emit('circuit-breaker', 'reset', 0);
   }
 
-  function reject(scope: Scope, which: CircuitOpenError['state'], retryAfterMs: number | undefined): Promise<never> {
+  function reject(
+    scope: Scope,
+    which: CircuitOpenError['state'],
+    retryAfterMs: number | undefined,
+  ): Promise<never> {
     const error = new CircuitOpenError(which, retryAfterMs, scope.call.pipeline);
     scope.call.emit('circuit-breaker', 'reject', 0, error);
     return Promise.reject(error);
@@ -176,7 +202,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
   }
 
   function settleResult(scope: Scope, token: number, result: unknown): void {
-    settle(scope, token, failureOn !== undefined && failureOn({ ok: true, result }), undefined);
+    settle(scope, token, failureOn?.({ ok: true, result }) === true, undefined);
   }
 
   /** Returns an admission token, or undefined when the call must be rejected (see `rejection`). */
@@ -203,11 +229,14 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}, owner = 'cir
   }
 
   async function guarded(scope: Scope, next: Next, token: number): Promise<unknown> {
+    const reached = scope.call.invocations;
     let result: unknown;
     try {
       result = await next(scope);
     } catch (error) {
-      settleError(scope, token, error);
+      // A call that never reached the dependency (timed out in a queue, say) says nothing about it.
+      if (scope.call.invocations === reached) release(token);
+      else settleError(scope, token, error);
       throw error;
     }
     settleResult(scope, token, result);

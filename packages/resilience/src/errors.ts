@@ -97,7 +97,9 @@ export class RateLimitedError extends KeelError {
 
 /** True for any rejection produced by a Keel pipeline, from any installed copy of this package. */
 export function isKeelError(error: unknown): error is KeelError {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[kKeelError] === true;
+  return (
+    typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[kKeelError] === true
+  );
 }
 
 const hasCode = (error: unknown, code: KeelErrorCode): boolean => isKeelError(error) && error.code === code;

@@ -23,7 +23,13 @@ export {
   RateLimitedError,
   TimeoutError,
 } from './errors.js';
-export type { Disposer, PolicyName, ResilienceEvent, ResilienceEventKind, ResilienceListener } from './events.js';
+export type {
+  Disposer,
+  PolicyName,
+  ResilienceEvent,
+  ResilienceEventKind,
+  ResilienceListener,
+} from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
 export { ensureContextManager } from './internal/context-manager.js';
 export type { ExecuteContext } from './internal/scope.js';

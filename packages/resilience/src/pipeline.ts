@@ -1,22 +1,27 @@
 import { context } from '@opentelemetry/api';
 import { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
-import { type CircuitBreakerOptions, type CircuitBreakerPolicy, type CircuitState, circuitBreaker } from './circuit-breaker.js';
+import {
+  type CircuitBreakerOptions,
+  type CircuitBreakerPolicy,
+  type CircuitState,
+  circuitBreaker,
+} from './circuit-breaker.js';
 import { flatten, link } from './compose.js';
 import { getDeadline, setDeadline } from './deadline.js';
 import { CancelledError, TimeoutError } from './errors.js';
 import { type Disposer, EventChannel, type ResilienceListener } from './events.js';
 import { type FallbackValue, fallback } from './fallback.js';
+import { attemptStep } from './internal/attempt.js';
 import { now } from './internal/clock.js';
 import { ensureContextManager } from './internal/context-manager.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
 import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './internal/validate.js';
 import { isPolicy, type Policy } from './policy.js';
-import { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-limit.js';
+import { type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { announce, retire } from './registry.js';
 import { type RetryOptions, type RetryPolicy, retry } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
 import { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';
-import { attemptStep } from './internal/attempt.js';
 
 /**
  * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
@@ -79,30 +84,58 @@ export interface Pipeline {
   dispose(): void;
 }
 
-const KNOWN = ['timeout', 'totalTimeout', 'retry', 'circuitBreaker', 'bulkhead', 'rateLimit', 'fallback'] as const;
+const KNOWN = [
+  'timeout',
+  'totalTimeout',
+  'retry',
+  'circuitBreaker',
+  'bulkhead',
+  'rateLimit',
+  'fallback',
+] as const;
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
 function resolve(owner: string, options: PipelineOptions): Policy[] {
   checkKeys(owner, '', options as Record<string, unknown>, KNOWN);
   const off = (v: unknown): v is false => v === false;
-  const attemptMs = off(options.timeout) ? undefined : optionalNumber(owner, 'timeout', options.timeout, 10_000, 1, MAX_MS);
-  const totalMs = off(options.totalTimeout)
+  // Defaults adapt to what the user did set: a short totalTimeout shortens the default attempt timeout,
+  // a long timeout lengthens the default totalTimeout. Only two explicit values can conflict.
+  const explicitTotal = off(options.totalTimeout) ? undefined : options.totalTimeout;
+  const totalHint =
+    explicitTotal === undefined
+      ? undefined
+      : optionalNumber(owner, 'totalTimeout', explicitTotal, 0, 1, MAX_MS);
+  const attemptMs = off(options.timeout)
     ? undefined
-    : optionalNumber(owner, 'totalTimeout', options.totalTimeout, Math.max(30_000, attemptMs ?? 0), 1, MAX_MS);
+    : optionalNumber(owner, 'timeout', options.timeout, Math.min(10_000, totalHint ?? 10_000), 1, MAX_MS);
+  const totalMs = off(options.totalTimeout) ? undefined : (totalHint ?? Math.max(30_000, attemptMs ?? 0));
   if (attemptMs !== undefined && totalMs !== undefined && attemptMs > totalMs) {
-    throw new RangeError(`${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`);
+    throw new RangeError(
+      `${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`,
+    );
   }
   const policies: Policy[] = [];
   if (options.fallback !== undefined) policies.push(fallback(options.fallback));
   if (options.rateLimit !== undefined && !off(options.rateLimit)) {
-    policies.push(rateLimit(checkObject(owner, 'rateLimit', options.rateLimit) as unknown as RateLimitOptions, owner));
+    policies.push(
+      rateLimit(checkObject(owner, 'rateLimit', options.rateLimit) as unknown as RateLimitOptions, owner),
+    );
   }
   if (totalMs !== undefined) policies.push(totalTimeout(totalMs));
   if (!off(options.retry)) {
-    policies.push(retry(checkObject(owner, 'retry', options.retry ?? {}) as RetryOptions, owner));
+    policies.push(
+      retry(
+        checkObject(owner, 'retry', options.retry === undefined ? {} : options.retry) as RetryOptions,
+        owner,
+      ),
+    );
   }
   if (!off(options.circuitBreaker)) {
-    const cb = checkObject(owner, 'circuitBreaker', options.circuitBreaker ?? {}) as CircuitBreakerOptions;
+    const cb = checkObject(
+      owner,
+      'circuitBreaker',
+      options.circuitBreaker === undefined ? {} : options.circuitBreaker,
+    ) as CircuitBreakerOptions;
     const ratioMode = cb.consecutiveFailures === undefined;
     // The window must see at least two attempts end, or a slow outage could never reach the ratio.
     if (ratioMode && cb.samplingDurationMs === undefined && attemptMs !== undefined) {
@@ -117,15 +150,19 @@ function resolve(owner: string, options: PipelineOptions): Policy[] {
     }
   }
   if (options.bulkhead !== undefined && !off(options.bulkhead)) {
-    policies.push(bulkhead(checkObject(owner, 'bulkhead', options.bulkhead) as unknown as BulkheadOptions, owner));
+    policies.push(
+      bulkhead(checkObject(owner, 'bulkhead', options.bulkhead) as unknown as BulkheadOptions, owner),
+    );
   }
   if (attemptMs !== undefined) policies.push(timeout(attemptMs));
   return policies;
 }
 
 function invokeFn(scope: Scope): Promise<unknown> {
+  const call = scope.call;
+  call.invocations++;
   try {
-    return Promise.resolve(scope.call.fn(scope));
+    return Promise.resolve(call.fn(scope));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -179,7 +216,9 @@ function raceRoot(call: Call, work: Promise<unknown>): Promise<unknown> {
  */
 export function pipeline(name: string, options: PipelineOptions | Policy = {}): Pipeline {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new TypeError(`pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`);
+    throw new TypeError(
+      `pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`,
+    );
   }
   const owner = `pipeline "${name}"`;
   const custom = isPolicy(options);
@@ -198,7 +237,9 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     // The standard order runs fused: the total timeout is the call's own deadline, and breaker,
     // bulkhead and attempt timeout settle in one step per attempt.
     totalMs = find<TimeoutPolicy>('total-timeout')?.ms;
-    const outer = policies.filter((p) => p.name === 'fallback' || p.name === 'rate-limit' || p.name === 'retry');
+    const outer = policies.filter(
+      (p) => p.name === 'fallback' || p.name === 'rate-limit' || p.name === 'retry',
+    );
     chain = link(outer, attemptStep(breaker, limiter, find<TimeoutPolicy>('timeout')?.ms, invokeFn));
   }
   let head: Call | undefined;
@@ -229,7 +270,9 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     try {
       const work = chain(call);
       // The fused path listens for aborts at every wait; a custom chain may not, so race it here.
-      const value = await (custom && (call.deadline !== undefined || signal !== undefined) ? raceRoot(call, work) : work);
+      const value = await (custom && (call.deadline !== undefined || signal !== undefined)
+        ? raceRoot(call, work)
+        : work);
       if (call.events.active) call.emit('pipeline', 'success', (now() - call.startedAt) / 1000);
       return value;
     } catch (error) {
@@ -256,25 +299,42 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
         if (inherited !== undefined && inherited <= start) {
           const error = new TimeoutError(0, 'deadline', name);
           if (events.active) {
-            events.emit({ pipeline: name, policy: 'pipeline', kind: 'timeout', attempt: 0, durationS: 0, error });
+            events.emit({
+              pipeline: name,
+              policy: 'pipeline',
+              kind: 'timeout',
+              attempt: 0,
+              durationS: 0,
+              error,
+            });
           }
           return Promise.reject(error);
         }
-        if (totalMs !== undefined && (deadline === undefined || start + totalMs < deadline)) deadline = start + totalMs;
+        if (totalMs !== undefined && (deadline === undefined || start + totalMs < deadline))
+          deadline = start + totalMs;
       }
       const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
+      if (signal?.aborted)
+        return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
       const call = new Call(name, events, fn, ctx, deadline, inherited, signal !== undefined);
       if (deadline !== undefined) {
         const budgetMs = deadline - start;
         // A guard, not work: unref'd so it never keeps the process alive.
-        call.timer = setTimeout(expireCall, budgetMs, call, budgetMs, deadline === inherited ? 'deadline' : 'total');
+        call.timer = setTimeout(
+          expireCall,
+          budgetMs,
+          call,
+          budgetMs,
+          deadline === inherited ? 'deadline' : 'total',
+        );
         call.timer.unref();
       }
       // The call's deadline (inherited, or tightened by the total timeout) rides in the context so nested
       // pipelines and adapters honour it; an attempt's tighter bound is `ctx.deadline` for the adapter to send.
       return (
-        deadline === inherited ? run(call, signal) : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
+        deadline === inherited
+          ? run(call, signal)
+          : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
       ) as Promise<T>;
     },
     get circuitState() {

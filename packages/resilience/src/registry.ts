@@ -10,7 +10,8 @@ interface Registry {
 // One registry per process, shared by every installed copy, so telemetry sees every pipeline.
 const kRegistry = Symbol.for('keel.resilience.registry');
 const holder = globalThis as unknown as Record<symbol, Registry | undefined>;
-const registry: Registry = (holder[kRegistry] ??= { listeners: [], live: new Set() });
+holder[kRegistry] ??= { listeners: [], live: new Set() };
+const registry: Registry = holder[kRegistry];
 
 /**
  * Calls `listener` for every pipeline created from now on (and, with `replay`, for each live one now).

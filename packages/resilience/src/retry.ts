@@ -1,14 +1,16 @@
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import { isCancelledError, isCircuitOpenError, isKeelError } from './errors.js';
 import { now } from './internal/clock.js';
-import { sleep } from './internal/sleep.js';
 import type { Scope } from './internal/scope.js';
+import { sleep } from './internal/sleep.js';
 import { checkFunction, checkKeys, MAX_MS, optionalNumber } from './internal/validate.js';
 import { brandPolicy, type Next, type Policy } from './policy.js';
 import { type RetryBudget, type RetryBudgetOptions, retryBudget } from './retry-budget.js';
 
 /** How one attempt ended, as seen by `retryOn` and `retryAfter`. */
-export type Outcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
+export type Outcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: unknown };
 
 /** Options of the retry policy. Times in milliseconds. */
 export interface RetryOptions {
@@ -69,7 +71,11 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
   const baseDelayMs = optionalNumber(owner, `${p}baseDelayMs`, options.baseDelayMs, 100, 1, 60_000);
   const maxDelayMs = optionalNumber(owner, `${p}maxDelayMs`, options.maxDelayMs, 5_000, baseDelayMs, MAX_MS);
   const retryOn = checkFunction<(o: Outcome) => boolean>(owner, `${p}retryOn`, options.retryOn);
-  const retryAfter = checkFunction<(o: Outcome) => number | undefined>(owner, `${p}retryAfter`, options.retryAfter);
+  const retryAfter = checkFunction<(o: Outcome) => number | undefined>(
+    owner,
+    `${p}retryAfter`,
+    options.retryAfter,
+  );
   const budgetOption = options.budget;
   const budget =
     budgetOption === false
@@ -77,7 +83,11 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
       : budgetOption !== undefined && isBudget(budgetOption)
         ? budgetOption
         : retryBudget(budgetOption);
-  const backoff = new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: baseDelayMs, maxDelay: maxDelayMs });
+  const backoff = new ExponentialBackoff({
+    generator: fullJitterGenerator,
+    initialDelay: baseDelayMs,
+    maxDelay: maxDelayMs,
+  });
 
   const shouldRetryError = (error: unknown): boolean => {
     // Cancellation is never retried, whatever the predicate says: the caller has gone.
@@ -118,8 +128,10 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
         if (failed) throw error;
         return result;
       }
-      const outcome: Outcome | undefined = retryAfter === undefined ? undefined : failed ? { ok: false, error } : { ok: true, result };
-      let delay = (failed ? hintOf(error) : undefined) ?? (outcome === undefined ? undefined : retryAfter?.(outcome));
+      const outcome: Outcome | undefined =
+        retryAfter === undefined ? undefined : failed ? { ok: false, error } : { ok: true, result };
+      let delay =
+        (failed ? hintOf(error) : undefined) ?? (outcome === undefined ? undefined : retryAfter?.(outcome));
       if (delay === undefined) {
         delays = delays === undefined ? backoff.next() : delays.next(undefined);
         delay = delays.duration;

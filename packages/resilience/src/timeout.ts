@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { setDeadline } from './deadline.js';
 import { TimeoutError } from './errors.js';
 import { now } from './internal/clock.js';
 import { type AbortListener, Scope } from './internal/scope.js';
@@ -68,7 +70,12 @@ function build(name: 'timeout' | 'total-timeout', ms: number): TimeoutPolicy {
         // The timer only guards the work; it must never keep the process alive by itself.
         race.timer = setTimeout(expire, budget, race, budget, bound, policy);
         race.timer.unref();
-        next(scope).then(
+        // The whole call's deadline rides in the context, so nested pipelines and adapters honour it.
+        const work =
+          name === 'total-timeout'
+            ? context.with(setDeadline(context.active(), deadline), next, undefined, scope)
+            : next(scope);
+        work.then(
           (value) => {
             race.finish();
             resolve(value);

@@ -1,5 +1,5 @@
-import { type BreakerHooks, breakerHooks, type CircuitBreakerPolicy } from '../circuit-breaker.js';
 import { type BulkheadHooks, type BulkheadPolicy, bulkheadHooks } from '../bulkhead.js';
+import { type BreakerHooks, breakerHooks, type CircuitBreakerPolicy } from '../circuit-breaker.js';
 import { TimeoutError } from '../errors.js';
 import type { Next } from '../policy.js';
 import { now } from './clock.js';
@@ -54,7 +54,8 @@ class Attempt extends Scope {
   fail(error: unknown): void {
     if (!this.#finish()) return;
     this.plan.breaker?.settleError(this, this.token, error);
-    if (this.call.events.active) this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000, error);
+    if (this.call.events.active)
+      this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000, error);
     this.reject(error);
   }
 

@@ -1,5 +1,5 @@
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 
 const probeKey = createContextKey('keel.context-probe');
 let ensured = false;

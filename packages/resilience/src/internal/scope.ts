@@ -54,7 +54,8 @@ export class Scope implements AbortListener, ExecuteContext {
 
   listen(listener: AbortListener): void {
     if (this.#first === undefined) this.#first = listener;
-    else (this.#more ??= []).push(listener);
+    else if (this.#more === undefined) this.#more = [listener];
+    else this.#more.push(listener);
   }
 
   unlisten(listener: AbortListener): void {
@@ -95,7 +96,7 @@ export class Call extends Scope {
   readonly fn: (ctx: ExecuteContext) => unknown;
   /** The active OpenTelemetry context when the call started. */
   readonly context: Context;
-  /** Start instant, read only when someone listens to events. */
+  /** Start instant, for the call's duration in events (a listener may subscribe mid-call). */
   readonly startedAt: number;
   /** The deadline the caller's context carried, which `deadline` may tighten. */
   readonly inheritedDeadline: number | undefined;
@@ -104,6 +105,8 @@ export class Call extends Scope {
   /** The timer of the call's own deadline, if any. */
   timer: NodeJS.Timeout | undefined = undefined;
   attemptNumber = 1;
+  /** How many times the user's function was called, so a policy can tell whether an attempt reached it. */
+  invocations = 0;
   // Intrusive list of calls in flight, so dispose() can abort them without a Set on the hot path.
   prev: Call | undefined = undefined;
   next: Call | undefined = undefined;
@@ -124,7 +127,7 @@ export class Call extends Scope {
     this.events = events;
     this.fn = fn;
     this.context = ctx;
-    this.startedAt = events.active ? now() : 0;
+    this.startedAt = now();
   }
 
   emit(

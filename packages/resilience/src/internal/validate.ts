@@ -19,7 +19,9 @@ export function checkNumber(
 ): number {
   const kind = integer ? 'an integer' : 'a number';
   if (typeof value !== 'number') {
-    throw new TypeError(`${owner}: option ${option} must be ${kind} from ${min} to ${max}, received ${describe(value)}`);
+    throw new TypeError(
+      `${owner}: option ${option} must be ${kind} from ${min} to ${max}, received ${describe(value)}`,
+    );
   }
   if (Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
     throw new RangeError(
@@ -51,13 +53,20 @@ export function checkFunction<F>(owner: string, option: string, value: unknown):
 
 export function checkObject(owner: string, option: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${owner}: option ${option} must be an options object or false, received ${describe(value)}`);
+    throw new TypeError(
+      `${owner}: option ${option} must be an options object or false, received ${describe(value)}`,
+    );
   }
   return value as Record<string, unknown>;
 }
 
 /** Rejects option keys the owner does not know, so a typo fails loudly instead of silently using a default. */
-export function checkKeys(owner: string, prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
+export function checkKeys(
+  owner: string,
+  prefix: string,
+  value: Record<string, unknown>,
+  known: readonly string[],
+): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
       throw new TypeError(`${owner}: unknown option ${prefix}${key}; expected one of ${known.join(', ')}`);
