@@ -1,6 +1,13 @@
 // A tour of @keel/resilience: a flaky dependency, then an outage, then recovery — every decision printed.
-import { isCircuitOpenError, pipeline, type ResilienceEvent, remainingMs, runWithDeadline } from '@keel/resilience';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  isCircuitOpenError,
+  pipeline,
+  type ResilienceEvent,
+  remainingMs,
+  runWithDeadline,
+} from '@keel/resilience';
 
 type Mode = 'flaky' | 'down' | 'up';
 let mode: Mode = 'flaky';
@@ -49,7 +56,9 @@ async function order(n: number): Promise<void> {
 console.log('1. A flaky dependency: retries with jittered backoff hide the failures.');
 for (let n = 1; n <= 4; n++) await order(n);
 
-console.log('\n2. An outage: after 4 failures in a row the circuit opens, and calls fail fast without touching the dependency.');
+console.log(
+  '\n2. An outage: after 4 failures in a row the circuit opens, and calls fail fast without touching the dependency.',
+);
 mode = 'down';
 for (let n = 5; n <= 10; n++) await order(n);
 console.log(`  circuit: ${stock.circuitState}, dependency calls so far: ${calls}`);

@@ -1,5 +1,11 @@
 export { observePipeline } from './bridge/observe-pipeline.js';
-export { createLogger, DEFAULT_REDACT_PATHS, type LogFields, type LoggerOptions, logFields } from './logging/index.js';
+export {
+  createLogger,
+  DEFAULT_REDACT_PATHS,
+  type LogFields,
+  type LoggerOptions,
+  logFields,
+} from './logging/index.js';
 export {
   CIRCUIT_STATES,
   createMetrics,
@@ -27,7 +33,7 @@ export {
   startHttpClient,
   startHttpServer,
 } from './operations/http.js';
-export { type Inbound, extractInbound } from './operations/inbound.js';
+export { extractInbound, type Inbound } from './operations/inbound.js';
 export {
   type MessagingDestination,
   type MessagingOperation,

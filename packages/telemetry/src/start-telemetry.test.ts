@@ -46,7 +46,9 @@ describe('startTelemetry', () => {
   });
 
   it('shows a request, its retries and its log lines on one trace, in metrics and in the local viewer', async () => {
-    const downstream = pipeline('inventory-e2e', { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const downstream = pipeline('inventory-e2e', {
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     const op = telemetry.httpServer({ carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
     let calls = 0;
     const answer = await op.run(async () => {
@@ -68,7 +70,9 @@ describe('startTelemetry', () => {
     expect(log).toMatchObject({ trace_id: traceId, correlation_id: op.correlationId, service: 'orders' });
 
     const metrics = await telemetry.metricsText();
-    expect(metrics).toMatch(/resilience_events_total\{pipeline="inventory-e2e",policy="retry",event="retry"\} 1/);
+    expect(metrics).toMatch(
+      /resilience_events_total\{pipeline="inventory-e2e",policy="retry",event="retry"\} 1/,
+    );
     expect(metrics).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/stock\/:sku"/);
 
     const picture = telemetry.traces?.render(traceId) ?? '';

@@ -1,5 +1,5 @@
 import { type Disposer, ensureContextManager, onPipelineCreated, type Pipeline } from '@keel/resilience';
-import { type TextMapGetter, type TextMapSetter, type Tracer, trace } from '@opentelemetry/api';
+import { propagation, type TextMapGetter, type TextMapSetter, type Tracer, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -15,7 +15,12 @@ import {
   startHttpClient,
   startHttpServer,
 } from './operations/http.js';
-import { type MessagingDestination, type MessagingOperation, startConsumer, startProducer } from './operations/messaging.js';
+import {
+  type MessagingDestination,
+  type MessagingOperation,
+  startConsumer,
+  startProducer,
+} from './operations/messaging.js';
 import { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
 import { type KeelPropagator, keelPropagator } from './propagation/propagator.js';
 import { startTracing, type TraceStore } from './tracing/index.js';
@@ -75,9 +80,17 @@ export interface Telemetry {
   httpClient<C>(start: HttpClientStart<C>): HttpClientOperation;
   rpcServer<C>(start: RpcMethod & { carrier: C; getter: TextMapGetter<C>; edge?: boolean }): RpcOperation;
   rpcClient<C>(
-    start: RpcMethod & { carrier: C; setter: TextMapSetter<C>; host: string; attempt?: number; deadline?: number },
+    start: RpcMethod & {
+      carrier: C;
+      setter: TextMapSetter<C>;
+      host: string;
+      attempt?: number;
+      deadline?: number;
+    },
   ): RpcOperation;
-  consumer<C>(start: MessagingDestination & { carrier: C; getter: TextMapGetter<C>; edge?: boolean }): MessagingOperation;
+  consumer<C>(
+    start: MessagingDestination & { carrier: C; getter: TextMapGetter<C>; edge?: boolean },
+  ): MessagingOperation;
   producer<C>(start: MessagingDestination & { carrier: C; setter: TextMapSetter<C> }): MessagingOperation;
   /** Exports the spans ended so far (bounded, never rejects). */
   forceFlush(): Promise<void>;
@@ -111,10 +124,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const existing = holder[kHandle];
   if (existing !== undefined) return existing;
   if (typeof options?.serviceName !== 'string' || options.serviceName.length === 0) {
-    throw new TypeError(`startTelemetry: option serviceName must be a non-empty string, received ${String(options?.serviceName)}`);
+    throw new TypeError(
+      `startTelemetry: option serviceName must be a non-empty string, received ${String(options?.serviceName)}`,
+    );
   }
   const serviceName = process.env.OTEL_SERVICE_NAME || options.serviceName;
-  const propagator = keelPropagator(options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader });
+  const propagator = keelPropagator(
+    options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader },
+  );
   const tracing = startTracing({
     serviceName: options.serviceName,
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
@@ -153,7 +170,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     observed.set(pipeline, dispose);
     return dispose;
   };
-  const stopAuto = options.observePipelines === false ? undefined : onPipelineCreated(observe, { replay: true });
+  const stopAuto =
+    options.observePipelines === false ? undefined : onPipelineCreated(observe, { replay: true });
   const shutdownBound = options.shutdownTimeoutMs ?? 5_000;
   let closing: Promise<void> | undefined;
 
@@ -182,6 +200,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         stopAuto?.();
         for (const dispose of [...observed.values()]) dispose();
         await tracing.shutdown(shutdownBound);
+        // The SDK leaves its globals registered; release them so a later startTelemetry() can start afresh.
+        trace.disable();
+        propagation.disable();
         if (holder[kHandle] === handle) holder[kHandle] = undefined;
       })().catch(() => undefined);
       return closing;

@@ -23,10 +23,16 @@ describe('observePipeline', () => {
     span.end();
     const [parent] = await core.finished();
     expect(parent?.events.map((e) => e.name)).toEqual(['retry', 'give-up']);
-    expect(parent?.events[0]?.attributes).toMatchObject({ 'keel.pipeline': 'bridge-retry', 'keel.attempt': 1, 'error.type': 'EBOOM' });
+    expect(parent?.events[0]?.attributes).toMatchObject({
+      'keel.pipeline': 'bridge-retry',
+      'keel.attempt': 1,
+      'error.type': 'EBOOM',
+    });
     const text = (await core.metrics.metricsText()).body;
     expect(text).toMatch(/resilience_events_total\{pipeline="bridge-retry",policy="retry",event="retry"\} 1/);
-    expect(text).toMatch(/resilience_attempt_duration_seconds_count\{pipeline="bridge-retry",outcome="failure"\} 2/);
+    expect(text).toMatch(
+      /resilience_attempt_duration_seconds_count\{pipeline="bridge-retry",outcome="failure"\} 2/,
+    );
     expect(core.lines.map((l) => [l.level, l.event])).toEqual([
       [20, 'retry'],
       [30, 'give-up'],

@@ -68,7 +68,9 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
           event: event.kind,
           attempt: event.attempt,
           ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
-          ...(event.error === undefined ? {} : { error_type: errorType(event.error), err_message: errorMessage(event.error) }),
+          ...(event.error === undefined
+            ? {}
+            : { error_type: errorType(event.error), err_message: errorMessage(event.error) }),
         },
         `resilience ${event.policy} ${event.kind}`,
       );

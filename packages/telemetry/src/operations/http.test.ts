@@ -1,5 +1,12 @@
 import { getDeadline, runWithDeadline } from '@keel/resilience';
-import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { getCorrelationId } from '../propagation/correlation.js';
 import { testCore } from '../testing/test-core.js';
@@ -16,7 +23,7 @@ describe('startHttpServer', () => {
       method: 'get',
     });
     op.end({ route: '/orders/:id', statusCode: 200 });
-    const [span] = (await core.finished());
+    const [span] = await core.finished();
     expect(span?.name).toBe('GET /orders/:id');
     expect(span?.kind).toBe(SpanKind.SERVER);
     expect(span?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
@@ -33,7 +40,7 @@ describe('startHttpServer', () => {
       edge: true,
     });
     op.end({ route: '/', statusCode: 200 });
-    const [span] = (await core.finished());
+    const [span] = await core.finished();
     expect(span?.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c');
     expect(span?.links[0]?.context.spanId).toBe('b7ad6b7169203331');
     expect(op.run(() => context.active().getValue(Symbol.for('OpenTelemetry Baggage Key')))).toBeUndefined();
@@ -52,7 +59,11 @@ describe('startHttpServer', () => {
 
   it('keeps a valid inbound correlation ID', async () => {
     const core = testCore();
-    const op = startHttpServer(core, { carrier: { 'x-request-id': 'req-42' }, getter: defaultTextMapGetter, method: 'GET' });
+    const op = startHttpServer(core, {
+      carrier: { 'x-request-id': 'req-42' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
     expect(op.correlationId).toBe('req-42');
   });
 
@@ -72,7 +83,10 @@ describe('startHttpServer', () => {
     const op = startHttpServer(core, { carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
     op.end({ route: '/healthz', statusCode: 200 });
     expect(core.lines).toHaveLength(1);
-    expect(core.lines[0]).toMatchObject({ msg: 'request completed', http: { method: 'GET', route: '/healthz', status_code: 200 } });
+    expect(core.lines[0]).toMatchObject({
+      msg: 'request completed',
+      http: { method: 'GET', route: '/healthz', status_code: 200 },
+    });
   });
 
   it('labels unknown methods _OTHER so a caller cannot mint metric series', () => {
@@ -84,7 +98,11 @@ describe('startHttpServer', () => {
 describe('startHttpClient', () => {
   it('injects traceparent, correlation ID and the remaining deadline into the request headers', async () => {
     const core = testCore();
-    const server = startHttpServer(core, { carrier: { 'x-correlation-id': 'c-1' }, getter: defaultTextMapGetter, method: 'GET' });
+    const server = startHttpServer(core, {
+      carrier: { 'x-correlation-id': 'c-1' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
     const headers: Record<string, string> = {};
     server.run(() =>
       runWithDeadline(1_000, () =>
@@ -111,9 +129,18 @@ describe('startHttpClient', () => {
   it('sends only traceparent to hosts outside the allow-list', async () => {
     const core = testCore({ allowed: (host) => host === 'inventory' });
     const headers: Record<string, string> = {};
-    const server = startHttpServer(core, { carrier: { 'x-correlation-id': 'c-2' }, getter: defaultTextMapGetter, method: 'GET' });
+    const server = startHttpServer(core, {
+      carrier: { 'x-correlation-id': 'c-2' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
     server.run(() =>
-      startHttpClient(core, { carrier: headers, setter: defaultTextMapSetter, method: 'GET', url: new URL('https://api.example.com/') }).end({
+      startHttpClient(core, {
+        carrier: headers,
+        setter: defaultTextMapSetter,
+        method: 'GET',
+        url: new URL('https://api.example.com/'),
+      }).end({
         statusCode: 200,
       }),
     );
@@ -123,7 +150,13 @@ describe('startHttpClient', () => {
   it('carries the attempt deadline in its context', async () => {
     const core = testCore();
     const deadline = performance.now() + 250;
-    const op = startHttpClient(core, { carrier: {}, setter: defaultTextMapSetter, method: 'GET', url: new URL('http://a/'), deadline });
+    const op = startHttpClient(core, {
+      carrier: {},
+      setter: defaultTextMapSetter,
+      method: 'GET',
+      url: new URL('http://a/'),
+      deadline,
+    });
     expect(getDeadline(op.context)).toBe(deadline);
     expect(trace.getSpan(op.context)).toBeDefined();
     op.end({ error: new Error('ECONNRESET') });

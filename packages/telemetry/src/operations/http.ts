@@ -1,10 +1,27 @@
 import { setDeadline } from '@keel/resilience';
-import { type Context, context as otelContext, SpanKind, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import {
+  type Context,
+  context as otelContext,
+  SpanKind,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+const METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
 
 /** The method as the conventions want it: a known method in upper case, anything else `_OTHER`. */
 export function normalizeMethod(method: string | undefined): string {
@@ -62,7 +79,10 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
       const serverError = statusCode >= 500;
       const { seconds, errorType } = op.finish({
         name: route === undefined ? method : `${method} ${route}`,
-        attributes: route === undefined ? { 'http.response.status_code': statusCode } : { 'http.route': route, 'http.response.status_code': statusCode },
+        attributes:
+          route === undefined
+            ? { 'http.response.status_code': statusCode }
+            : { 'http.route': route, 'http.response.status_code': statusCode },
         ...(error !== undefined ? { error } : serverError ? { errorType: String(statusCode) } : {}),
       });
       core.metrics.httpServerDuration.record(
@@ -78,7 +98,11 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
       if (accessLog) {
         op.run(() =>
           core.logger[serverError ? 'error' : 'info'](
-            { http: { method, route, status_code: statusCode }, duration_ms: Math.round(seconds * 1e4) / 10, error_type: errorType },
+            {
+              http: { method, route, status_code: statusCode },
+              duration_ms: Math.round(seconds * 1e4) / 10,
+              error_type: errorType,
+            },
             'request completed',
           ),
         );
@@ -119,7 +143,8 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
     'url.full': `${start.url.origin}${start.url.pathname}`,
     ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
   });
-  if (core.allowsFullContext(hostname)) core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
+  if (core.allowsFullContext(hostname))
+    core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
   else core.propagator.injectMinimal(op.context, start.carrier, start.setter as TextMapSetter);
   return {
     context: op.context,
@@ -142,7 +167,6 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
     },
   };
 }
-
 
 function getActive(deadline: number | undefined): Context {
   const active = otelContext.active();

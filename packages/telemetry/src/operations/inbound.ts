@@ -15,7 +15,12 @@ export interface Inbound {
  * trace becomes a link and its baggage is dropped; a missing or invalid correlation ID is replaced by a
  * fresh one so every log line of the unit of work carries one.
  */
-export function extractInbound<C>(core: OperationCore, carrier: C, getter: TextMapGetter<C>, edge: boolean): Inbound {
+export function extractInbound<C>(
+  core: OperationCore,
+  carrier: C,
+  getter: TextMapGetter<C>,
+  edge: boolean,
+): Inbound {
   const active = context.active();
   let ctx: Context;
   let links: Link[] | undefined;

@@ -1,4 +1,11 @@
-import { type Context, context, SpanKind, type TextMapGetter, type TextMapSetter, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  SpanKind,
+  type TextMapGetter,
+  type TextMapSetter,
+  trace,
+} from '@opentelemetry/api';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
@@ -37,10 +44,17 @@ export function startConsumer<C>(
     `process ${start.destination}`,
     SpanKind.CONSUMER,
     inbound.context,
-    { 'messaging.system': system, 'messaging.operation.type': 'process', 'messaging.destination.name': start.destination },
+    {
+      'messaging.system': system,
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': start.destination,
+    },
     links,
   );
-  core.metrics.messagingConsumed.increment({ ...labels, messaging_operation_type: 'process' }, op.sampledTraceId);
+  core.metrics.messagingConsumed.increment(
+    { ...labels, messaging_operation_type: 'process' },
+    op.sampledTraceId,
+  );
   return {
     context: op.context,
     correlationId: inbound.correlationId,
@@ -81,7 +95,11 @@ export function startProducer<C>(
         seconds,
         op.sampledTraceId,
       );
-      if (errorType === undefined) core.metrics.messagingSent.increment({ ...labels, messaging_operation_type: 'send' }, op.sampledTraceId);
+      if (errorType === undefined)
+        core.metrics.messagingSent.increment(
+          { ...labels, messaging_operation_type: 'send' },
+          op.sampledTraceId,
+        );
     },
   };
 }

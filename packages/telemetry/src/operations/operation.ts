@@ -1,14 +1,14 @@
 import {
   type Attributes,
   type Context,
+  context,
   type Link,
   type Span,
   type SpanKind,
   SpanStatusCode,
-  type Tracer,
-  context,
-  trace,
   TraceFlags,
+  type Tracer,
+  trace,
 } from '@opentelemetry/api';
 import { errorMessage, errorType } from './error-type.js';
 
@@ -35,7 +35,14 @@ export class Operation {
   readonly startedAt = performance.now();
   #ended = false;
 
-  constructor(tracer: Tracer, name: string, kind: SpanKind, parent: Context, attributes: Attributes, links?: Link[]) {
+  constructor(
+    tracer: Tracer,
+    name: string,
+    kind: SpanKind,
+    parent: Context,
+    attributes: Attributes,
+    links?: Link[],
+  ) {
     this.span = tracer.startSpan(name, { kind, attributes, ...(links ? { links } : {}) }, parent);
     this.context = trace.setSpan(parent, this.span);
   }

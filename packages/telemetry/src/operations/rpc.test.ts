@@ -8,7 +8,12 @@ describe('rpc operations', () => {
     const core = testCore();
     const metadata: Record<string, string> = {};
     const method = { service: 'shop.Inventory', method: 'Reserve' };
-    const client = startRpcClient(core, { ...method, carrier: metadata, setter: defaultTextMapSetter, host: 'inventory' });
+    const client = startRpcClient(core, {
+      ...method,
+      carrier: metadata,
+      setter: defaultTextMapSetter,
+      host: 'inventory',
+    });
     const server = startRpcServer(core, { ...method, carrier: metadata, getter: defaultTextMapGetter });
     server.end({ statusCode: 'OK' });
     client.end({ statusCode: 'OK' });
@@ -17,16 +22,26 @@ describe('rpc operations', () => {
     const c = spans.find((x) => x.kind === SpanKind.CLIENT);
     expect(s?.name).toBe('shop.Inventory/Reserve');
     expect(s?.parentSpanContext?.spanId).toBe(c?.spanContext().spanId);
-    expect(s?.attributes).toMatchObject({ 'rpc.system.name': 'grpc', 'rpc.method': 'shop.Inventory/Reserve', 'rpc.response.status_code': 'OK' });
+    expect(s?.attributes).toMatchObject({
+      'rpc.system.name': 'grpc',
+      'rpc.method': 'shop.Inventory/Reserve',
+      'rpc.response.status_code': 'OK',
+    });
   });
 
   it('treats NOT_FOUND as a client-side failure but not a server fault', async () => {
     const core = testCore();
     const method = { service: 'shop.Inventory', method: 'Get' };
-    startRpcServer(core, { ...method, carrier: {}, getter: defaultTextMapGetter }).end({ statusCode: 'NOT_FOUND' });
-    startRpcClient(core, { ...method, carrier: {}, setter: defaultTextMapSetter, host: 'x' }).end({ statusCode: 'NOT_FOUND' });
+    startRpcServer(core, { ...method, carrier: {}, getter: defaultTextMapGetter }).end({
+      statusCode: 'NOT_FOUND',
+    });
+    startRpcClient(core, { ...method, carrier: {}, setter: defaultTextMapSetter, host: 'x' }).end({
+      statusCode: 'NOT_FOUND',
+    });
     const text = (await core.metrics.metricsText()).body;
-    expect(text).toMatch(/rpc_server_call_duration_seconds_count\{(?![^}]*error_type)[^}]*rpc_status_code="NOT_FOUND"[^}]*\} 1/);
+    expect(text).toMatch(
+      /rpc_server_call_duration_seconds_count\{(?![^}]*error_type)[^}]*rpc_status_code="NOT_FOUND"[^}]*\} 1/,
+    );
     expect(text).toMatch(/rpc_client_call_duration_seconds_count\{[^}]*error_type="NOT_FOUND"[^}]*\} 1/);
   });
 });

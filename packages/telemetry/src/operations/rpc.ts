@@ -5,7 +5,14 @@ import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
 
 // Status codes that mean the server failed (the conventions' list); the rest are the caller's doing.
-const SERVER_FAULTS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS']);
+const SERVER_FAULTS = new Set([
+  'UNKNOWN',
+  'DEADLINE_EXCEEDED',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+]);
 
 /** One RPC in flight, server or client side. */
 export interface RpcOperation {
@@ -27,7 +34,11 @@ function finish(core: OperationCore, op: Operation, side: 'server' | 'client', f
     const failed = side === 'server' ? SERVER_FAULTS.has(statusCode) : statusCode !== 'OK';
     const { seconds, errorType } = op.finish({
       attributes: { 'rpc.response.status_code': statusCode },
-      ...(error !== undefined && failed ? { error, errorType: statusCode } : failed ? { errorType: statusCode } : {}),
+      ...(error !== undefined && failed
+        ? { error, errorType: statusCode }
+        : failed
+          ? { errorType: statusCode }
+          : {}),
     });
     const histogram = side === 'server' ? core.metrics.rpcServerDuration : core.metrics.rpcClientDuration;
     histogram.record(
@@ -53,13 +64,24 @@ export function startRpcServer<C>(
     { 'rpc.system.name': 'grpc', 'rpc.method': fullMethod },
     inbound.links,
   );
-  return { context: op.context, correlationId: inbound.correlationId, run: (fn) => op.run(fn), end: finish(core, op, 'server', fullMethod) };
+  return {
+    context: op.context,
+    correlationId: inbound.correlationId,
+    run: (fn) => op.run(fn),
+    end: finish(core, op, 'server', fullMethod),
+  };
 }
 
 /** Starts the client span of one RPC attempt and injects context into its metadata. */
 export function startRpcClient<C>(
   core: OperationCore,
-  start: RpcMethod & { carrier: C; setter: TextMapSetter<C>; host: string; attempt?: number; deadline?: number | undefined },
+  start: RpcMethod & {
+    carrier: C;
+    setter: TextMapSetter<C>;
+    host: string;
+    attempt?: number;
+    deadline?: number | undefined;
+  },
 ): RpcOperation {
   const fullMethod = `${start.service}/${start.method}`;
   const active = context.active();
@@ -71,7 +93,13 @@ export function startRpcClient<C>(
     'server.address': start.host,
     ...(attempt > 1 ? { 'keel.resend_count': attempt - 1 } : {}),
   });
-  if (core.allowsFullContext(start.host)) core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
+  if (core.allowsFullContext(start.host))
+    core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
   else core.propagator.injectMinimal(op.context, start.carrier, start.setter as TextMapSetter);
-  return { context: op.context, correlationId: undefined, run: (fn) => op.run(fn), end: finish(core, op, 'client', fullMethod) };
+  return {
+    context: op.context,
+    correlationId: undefined,
+    run: (fn) => op.run(fn),
+    end: finish(core, op, 'client', fullMethod),
+  };
 }

@@ -2,7 +2,12 @@
 // a fresh metrics registry, a capturing logger and the real propagator.
 import { Writable } from 'node:stream';
 import { ensureContextManager } from '@keel/resilience';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import pino from 'pino';
 import { createMetrics } from '../metrics/index.js';
 import type { OperationCore } from '../operations/core.js';
