@@ -13,37 +13,9 @@ import {
   runWithDeadline,
   totalTimeout,
 } from './index.js';
+import { deferred, track } from './testing/support.js';
 
 const made: Pipeline[] = [];
-
-function deferred<T = unknown>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
 
 /** The same bulkhead on both paths a pipeline can take: the standard (fused) one and a composed chain. */
 const variants: [string, (options: BulkheadOptions, totalMs?: number) => Pipeline][] = [

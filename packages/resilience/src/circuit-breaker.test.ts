@@ -17,6 +17,7 @@ import {
   rateLimit,
   runWithDeadline,
 } from './index.js';
+import { deferred, track } from './testing/support.js';
 
 const made: Pipeline[] = [];
 
@@ -29,35 +30,6 @@ function make(options: PipelineOptions | ReturnType<typeof compose>, name = 'bre
 /** Only a breaker: no retry or timeouts, so every call is exactly one attempt. */
 const breaker = (options: CircuitBreakerOptions) =>
   make({ timeout: false, totalTimeout: false, retry: false, circuitBreaker: options });
-
-function deferred<T = unknown>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
 
 const fail = () => Promise.reject(new Error('dependency down'));
 /** Like real I/O given the signal: never settles on its own, rejects with the signal's reason on abort. */

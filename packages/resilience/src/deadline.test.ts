@@ -18,6 +18,7 @@ import {
   timeout,
   totalTimeout,
 } from './index.js';
+import { track } from './testing/support.js';
 
 const made: Pipeline[] = [];
 
@@ -25,25 +26,6 @@ function make(options: PipelineOptions | ReturnType<typeof compose>, name = 'dea
   const p = pipeline(name, options);
   made.push(p);
   return p;
-}
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
 }
 
 const never = () => new Promise<never>(() => {});

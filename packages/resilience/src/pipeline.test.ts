@@ -13,7 +13,6 @@ import {
   type Pipeline,
   type PipelineOptions,
   pipeline,
-  type ResilienceEvent,
   type RetryPolicy,
   rateLimit,
   retry,
@@ -22,6 +21,7 @@ import {
   timeout,
   totalTimeout,
 } from './index.js';
+import { deferred, record, track } from './testing/support.js';
 
 const made: Pipeline[] = [];
 
@@ -29,41 +29,6 @@ function make(options: PipelineOptions | ReturnType<typeof compose> = {}, name =
   const p = pipeline(name, options);
   made.push(p);
   return p;
-}
-
-function deferred<T = unknown>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
-
-function record(p: Pipeline): ResilienceEvent[] {
-  const events: ResilienceEvent[] = [];
-  p.onEvent((e) => events.push(e));
-  return events;
 }
 
 const never = () => new Promise<never>(() => {});

@@ -11,27 +11,9 @@ import {
   rateLimit,
   runWithDeadline,
 } from './index.js';
+import { track } from './testing/support.js';
 
 const made: Pipeline[] = [];
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
 
 /** The same limiter on both paths a pipeline can take: the standard (fused) one and a composed chain. */
 const variants: [string, (options: RateLimitOptions) => Pipeline][] = [

@@ -9,13 +9,13 @@ import {
   type Pipeline,
   pipeline,
   RateLimitedError,
-  type ResilienceEvent,
   retry,
   runWithDeadline,
   TimeoutError,
   timeout,
   totalTimeout,
 } from './index.js';
+import { record, track } from './testing/support.js';
 
 const made: Pipeline[] = [];
 
@@ -23,31 +23,6 @@ function retrying(options: Parameters<typeof retry>[0] = {}): Pipeline {
   const p = pipeline('retry-test', compose(retry({ budget: false, ...options })));
   made.push(p);
   return p;
-}
-
-function record(p: Pipeline): ResilienceEvent[] {
-  const events: ResilienceEvent[] = [];
-  p.onEvent((e) => events.push(e));
-  return events;
-}
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
 }
 
 const withHint = (ms: number, message = 'busy') => Object.assign(new Error(message), { retryAfterMs: ms });

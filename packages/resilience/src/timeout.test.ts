@@ -14,6 +14,7 @@ import {
   timeout,
   totalTimeout,
 } from './index.js';
+import { track } from './testing/support.js';
 
 const made: Pipeline[] = [];
 
@@ -26,25 +27,6 @@ function make(options: PipelineOptions | ReturnType<typeof compose>, name = 'tim
 /** Only an attempt timeout: no retry, breaker or total timeout to blur what is being tested. */
 const attemptOnly = (ms: number) =>
   make({ timeout: ms, totalTimeout: false, retry: false, circuitBreaker: false });
-
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value: T | undefined; error: unknown } = {
-    settled: false,
-    value: undefined,
-    error: undefined,
-  };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
 
 const never = () => new Promise<never>(() => {});
 
