@@ -1,4 +1,5 @@
-// A tour of @keel/resilience: a flaky dependency, then an outage, then recovery — every decision printed.
+// A tour of @keel/resilience: a flaky dependency, then an outage, then recovery — every decision printed,
+// then what @keel/telemetry recorded of it: the trace of one order and the resilience metrics.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -8,6 +9,17 @@ import {
   remainingMs,
   runWithDeadline,
 } from '@keel/resilience';
+import { startTelemetry } from '@keel/telemetry';
+import { defaultTextMapGetter } from '@opentelemetry/api';
+import pino from 'pino';
+
+// Started first, so every pipeline is observed. Logs are silenced to keep the tour readable.
+const telemetry = startTelemetry({
+  serviceName: 'shop',
+  logger: pino({ level: 'silent' }),
+  processMetrics: false,
+});
+const traced = new Map<number, string>();
 
 type Mode = 'flaky' | 'down' | 'up';
 let mode: Mode = 'flaky';
@@ -44,12 +56,24 @@ const stop = stock.onEvent((e) => {
 });
 
 async function order(n: number): Promise<void> {
+  // What an inbound adapter (Express, gRPC) does per request: a server span the calls below hang under.
+  const request = telemetry.httpServer({
+    carrier: {},
+    getter: defaultTextMapGetter,
+    method: 'POST',
+    accessLog: false,
+  });
+  traced.set(n, request.traceId);
+  let status = 200;
   try {
-    const answer = await stock.execute(({ signal }) => inventory(signal));
+    const answer = await request.run(() => stock.execute(({ signal }) => inventory(signal)));
     console.log(`  order ${n}: ${answer}`);
   } catch (error) {
+    status = 503;
     const kind = isCircuitOpenError(error) ? 'rejected at once' : 'failed';
     console.log(`  order ${n}: ${kind}: ${(error as Error).message}`);
+  } finally {
+    request.end({ route: '/orders', statusCode: status });
   }
 }
 
@@ -76,4 +100,15 @@ await runWithDeadline(10, async () => {
 });
 
 stop();
+
+console.log(
+  '\n5. What telemetry saw: the trace of order 5 (retried, then given up) and the resilience metrics.',
+);
+await telemetry.forceFlush();
+console.log(telemetry.traces?.render(traced.get(5), { width: 110 }));
+const metrics = await telemetry.metricsText();
+for (const line of metrics.split('\n'))
+  if (line.startsWith('resilience_events_total')) console.log(`  ${line}`);
+
 stock.dispose();
+await telemetry.shutdown();

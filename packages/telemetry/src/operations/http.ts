@@ -54,6 +54,8 @@ export interface HttpServerOperation {
   /** Run the handler in this: span, correlation ID, deadline and baggage. */
   readonly context: Context;
   readonly correlationId: string;
+  /** The trace this request belongs to (for a response header or an error page). */
+  readonly traceId: string;
   run<T>(fn: () => T): T;
   end(end: HttpServerEnd): void;
 }
@@ -74,6 +76,7 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
   return {
     context: op.context,
     correlationId: inbound.correlationId,
+    traceId: op.span.spanContext().traceId,
     run: (fn) => op.run(fn),
     end({ route, statusCode, error }) {
       const serverError = statusCode >= 500;
