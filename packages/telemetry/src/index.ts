@@ -41,6 +41,12 @@ export {
   startProducer,
 } from './operations/messaging.js';
 export { Operation, type OperationEnd } from './operations/operation.js';
+export {
+  type GrpcStatusName,
+  OUTCOME_STATUS,
+  type OutcomeStatus,
+  outcomeStatus,
+} from './operations/outcome-status.js';
 export { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
 export {
   BAGGAGE_HEADER,
@@ -67,5 +73,11 @@ export {
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
 } from './propagation/index.js';
-export { hostAllowed, startTelemetry, type Telemetry, type TelemetryOptions } from './start-telemetry.js';
+export {
+  currentTelemetry,
+  hostAllowed,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+} from './start-telemetry.js';
 export { type RenderOptions, renderTrace, type TraceStore } from './tracing/index.js';

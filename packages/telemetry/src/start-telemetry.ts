@@ -141,17 +141,83 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     propagator,
   });
   ensureContextManager();
-  const logger = createLogger({
+  const handle = assemble({
     serviceName,
-    ...(options.logLevel === undefined ? {} : { level: options.logLevel }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    propagator,
+    logger: createLogger({
+      serviceName,
+      ...(options.logLevel === undefined ? {} : { level: options.logLevel }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    }),
+    metrics: createMetrics({
+      defaultMetrics: options.processMetrics !== false,
+      ...(options.seriesLimit === undefined ? {} : { seriesLimit: options.seriesLimit }),
+    }),
+    propagateTo: options.propagateTo,
+    autoObserve: options.observePipelines !== false,
+    traces: tracing.store,
+    forceFlush: () => tracing.forceFlush(),
+    async stop() {
+      await tracing.shutdown(options.shutdownTimeoutMs ?? 5_000);
+      // The SDK leaves its globals registered; release them so a later startTelemetry() can start afresh.
+      trace.disable();
+      propagation.disable();
+      if (holder[kHandle] === handle) holder[kHandle] = undefined;
+    },
   });
-  const metrics = createMetrics({
-    defaultMetrics: options.processMetrics !== false,
-    ...(options.seriesLimit === undefined ? {} : { seriesLimit: options.seriesLimit }),
+  holder[kHandle] = handle;
+  return handle;
+}
+
+/**
+ * The telemetry adapters use when they were given none: the handle `startTelemetry` returned, or, when
+ * no telemetry was started, a detached one made once per process. The detached handle starts no SDK and
+ * registers nothing globally: it propagates context with Keel's propagator and its limits, creates spans
+ * through whatever tracer provider is registered (none: the API's no-op, which still carries the
+ * inbound trace through), counts into a registry of its own and logs at `LOG_LEVEL`. Look it up per
+ * unit of work, not once at construction, so a client built before `startTelemetry()` still reports to it.
+ */
+export function currentTelemetry(): Telemetry {
+  const started = holder[kHandle];
+  if (started !== undefined) return started;
+  detached ??= detachedTelemetry();
+  return detached;
+}
+
+let detached: Telemetry | undefined;
+
+function detachedTelemetry(): Telemetry {
+  ensureContextManager();
+  const serviceName = process.env.OTEL_SERVICE_NAME || 'unknown_service:node';
+  return assemble({
+    serviceName,
+    propagator: keelPropagator(),
+    logger: createLogger({ serviceName }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    propagateTo: undefined,
+    autoObserve: false,
+    traces: undefined,
+    forceFlush: async () => {},
+    stop: async () => {},
   });
+}
+
+interface Parts {
+  readonly serviceName: string;
+  readonly propagator: KeelPropagator;
+  readonly logger: Logger;
+  readonly metrics: KeelMetrics;
+  readonly propagateTo: readonly string[] | undefined;
+  readonly autoObserve: boolean;
+  readonly traces: TraceStore | undefined;
+  forceFlush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function assemble(parts: Parts): Telemetry {
+  const { serviceName, logger, metrics, propagator } = parts;
   const tracer = trace.getTracer('@keel/telemetry');
-  const allowed = options.propagateTo;
+  const allowed = parts.propagateTo;
   const core: OperationCore = {
     tracer,
     metrics,
@@ -170,18 +236,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     observed.set(pipeline, dispose);
     return dispose;
   };
-  const stopAuto =
-    options.observePipelines === false ? undefined : onPipelineCreated(observe, { replay: true });
-  const shutdownBound = options.shutdownTimeoutMs ?? 5_000;
+  const stopAuto = parts.autoObserve ? onPipelineCreated(observe, { replay: true }) : undefined;
   let closing: Promise<void> | undefined;
 
-  const handle: Telemetry = {
+  return {
     serviceName,
     logger,
     metrics,
     tracer,
     propagator,
-    traces: tracing.store,
+    traces: parts.traces,
     metricsContentType: Registry.PROMETHEUS_CONTENT_TYPE,
     async metricsText(accept) {
       return (await metrics.metricsText(accept)).body;
@@ -194,20 +258,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     rpcClient: (start) => startRpcClient(core, start),
     consumer: (start) => startConsumer(core, start),
     producer: (start) => startProducer(core, start),
-    forceFlush: () => tracing.forceFlush(),
+    forceFlush: () => parts.forceFlush(),
     shutdown() {
       closing ??= (async () => {
         stopAuto?.();
         for (const dispose of [...observed.values()]) dispose();
-        await tracing.shutdown(shutdownBound);
-        // The SDK leaves its globals registered; release them so a later startTelemetry() can start afresh.
-        trace.disable();
-        propagation.disable();
-        if (holder[kHandle] === handle) holder[kHandle] = undefined;
+        await parts.stop();
       })().catch(() => undefined);
       return closing;
     },
   };
-  holder[kHandle] = handle;
-  return handle;
 }
