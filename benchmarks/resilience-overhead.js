@@ -1,33 +1,8 @@
-// What does wrapping a call in resilience policies cost on the success path?
-//
-// Contenders, all awaiting `() => Promise.resolve(1)` sequentially:
-//   bare            the call itself
-//   keel-full       pipeline(): attempt timeout + retry + circuit breaker + bulkhead (no total timeout)
-//   keel-defaults   pipeline() defaults + a bulkhead (adds the total timeout)
-//   cockatiel       cockatiel 4: wrap(retry, breaker, bulkhead, timeout), the same four policies
-//   cockatiel-tuned the same with the timeout's `abortOnReturn: false`
-//   opossum         opossum 10: breaker with a timeout
-//   opossum-cap     opossum 10: breaker with a timeout and `capacity` (its bulkhead analogue)
-//
-// They run in two worker processes, interleaved block by block (see lib/harness.js), because one
-// process-wide switch changes every promise's cost: whether an AsyncLocalStorage is active. On Node 22
-// that runs an async_hooks init hook for every promise created anywhere in the process.
-//   quiet   no AsyncLocalStorage active: a process without the OpenTelemetry SDK whose Keel pipelines
-//           have no total timeout (keel-full installs Keel's context manager but never enters a context).
-//   hooked  AsyncLocalStorage active, as under the OpenTelemetry SDK, or once any Keel pipeline with a
-//           total timeout (the default) has run: this worker runs keel-defaults once before anything else.
-// Each worker checks after every block that the switch is where its environment says it is.
-//
-// Usage: node --expose-gc resilience-overhead.js [--rounds=10] [--block-ms=120] [--settle-ms=40] [--max-calls=200000]
-//        [--min-calls=10000] [--alloc-calls=20000] [--warmup-ms=600] [--only=keel-full,cockatiel]
-//        [--out=results/resilience-overhead.json]
-
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { command, option, sourceState, versionOf } from './lib/cli.js';
 import { interleave, machine, median, pairedMedian, promiseHooksOn, quantile, serve } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -201,57 +176,6 @@ async function buildWorker(env) {
 
 // ---------------------------------------------------------------- report
 
-function option(name, fallback) {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : arg.slice(name.length + 3);
-}
-
-function versionOf(pkg) {
-  const require = createRequire(import.meta.url);
-  let dir = dirname(require.resolve(pkg));
-  for (;;) {
-    try {
-      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (json.name === pkg) return json.version;
-    } catch {}
-    const up = dirname(dir);
-    if (up === dir) return 'unknown';
-    dir = up;
-  }
-}
-
-function sourceState() {
-  const git = (...args) =>
-    execFileSync('git', args, { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-  try {
-    const commit = git('rev-parse', '--short', 'HEAD');
-    let modified = false;
-    try {
-      git('diff', '--quiet', 'HEAD', '--', '../packages/resilience/src');
-    } catch {
-      modified = true;
-    }
-    return `${commit}${modified ? ' + uncommitted changes in packages/resilience/src' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function command() {
-  const node = [
-    'node',
-    ...process.execArgv,
-    relative(process.cwd(), fileURLToPath(import.meta.url)),
-    ...process.argv.slice(2),
-  ].join(' ');
-  const event = process.env.npm_lifecycle_event;
-  return event && event !== 'npx'
-    ? `npm run ${event} (runs \`${process.env.npm_lifecycle_script}\` in benchmarks/)`
-    : node;
-}
-
 const ns = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : '—');
 
@@ -401,8 +325,8 @@ async function main() {
     node: process.versions.node,
     v8: process.versions.v8,
     ...machine(),
-    command: command(),
-    keelSource: sourceState(),
+    command: command(import.meta.url),
+    keelSource: sourceState(['packages/resilience/src']),
     versions: { cockatiel: versionOf('cockatiel'), opossum: versionOf('opossum') },
     rounds,
     blockMs,

@@ -1,37 +1,11 @@
-// What does observing an inbound HTTP request cost: one server span, one duration histogram sample and
-// one access log line?
-//
-// Three `node:http` servers answer `GET /orders/:id` with a small JSON body, each in a child process of
-// its own (OpenTelemetry's http instrumentation patches `http` for the whole process; Keel patches
-// nothing, but must not run beside a patched module either):
-//   bare  the handler alone
-//   keel  @keel/telemetry: `telemetry.httpServer(...)`, `op.run(handler)`, `op.end(...)` on 'finish' —
-//         span, histogram (with exemplar) and the helper's access log line
-//   otel  NodeSDK + @opentelemetry/instrumentation-http (span), a prom-client Histogram observed per
-//         request, and pino-http (one log line per request)
-// Spans go the same way in keel and otel: a BatchSpanProcessor over an exporter that drops them (and
-// counts them, so the run can show each request produced one). Logs go to /dev/null through
-// `pino.destination({ sync: false })` in both.
-//
-// Load: autocannon, from this process, against one child at a time; after a warm-up, rounds of a few
-// seconds per contender in an order that rotates each round. Each child reports its own CPU time and the
-// requests it served, so the table also shows server CPU per request, which holds even when the load
-// generator (not the server) is the bottleneck.
-//
-// Micro: in a harness worker (lib/harness.js), ns per request of `httpServer(...)` + `run` + `end(...)`
-// on a fake request, without any socket, against the handler alone.
-//
-// Usage: node --expose-gc telemetry-server.js [--rounds=3] [--duration=5] [--warmup=3]
-//        [--connections=10] [--pipelining=1] [--micro-rounds=10] [--micro-block-ms=150] [--micro-settle-ms=40]
-//        [--skip-micro] [--skip-load] [--out=results/telemetry-server.json]
-
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { command, flag, option, sourceState, versionOf } from './lib/cli.js';
 import { interleave, machine, median, pairedMedian, quantile, serve } from './lib/harness.js';
-import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
+import { loadTable, runLoad, summariseLoad } from './lib/load.js';
+import { serveChild } from './lib/server-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = fileURLToPath(import.meta.url);
@@ -295,138 +269,7 @@ async function buildMicro() {
 
 // ---------------------------------------------------------------- load (parent side)
 
-async function hit(autocannon, port, { seconds, connections, pipelining }) {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/orders/42`,
-    connections,
-    pipelining,
-    duration: seconds,
-  });
-  const failed = result.errors + result.timeouts + result.non2xx + result.mismatches;
-  if (failed > 0)
-    throw new Error(`port ${port}: ${failed} failed requests (${JSON.stringify(result.statusCodeStats)})`);
-  return {
-    rps: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    total: result.requests.total,
-  };
-}
-
-const cpuMicros = (u) => u.cpu.user + u.cpu.system;
-
-async function runLoad({ ids, rounds, seconds, warmup, connections, pipelining, log }) {
-  const { default: autocannon } = await import('autocannon');
-  const servers = [];
-  try {
-    for (const id of ids) {
-      servers.push({ ...(await startServerChild(script, id, { execArgv: process.execArgv })), samples: [] });
-    }
-    for (const s of servers) {
-      const w = await hit(autocannon, s.port, { seconds: warmup, connections, pipelining });
-      log(`warm-up ${s.id}: ${w.total} requests, ${w.rps.toFixed(0)} req/s`);
-    }
-    for (let round = 0; round < rounds; round++) {
-      const started = Date.now();
-      for (let i = 0; i < servers.length; i++) {
-        const s = servers[(i + round) % servers.length];
-        const before = await s.usage();
-        const t0 = process.hrtime.bigint();
-        const r = await hit(autocannon, s.port, { seconds, connections, pipelining });
-        const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
-        const after = await s.usage();
-        const cpu = cpuMicros(after) - cpuMicros(before);
-        s.samples.push({ ...r, cpuUsPerRequest: cpu / (after.served - before.served), busy: cpu / wallUs });
-      }
-      log(`round ${round + 1}/${rounds}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    }
-    for (const s of servers) s.final = await s.usage();
-  } finally {
-    await Promise.allSettled(servers.map((s) => s.stop()));
-    killChildren();
-  }
-  return servers.map(({ id, samples, final }) => ({ id, samples, final }));
-}
-
 // ---------------------------------------------------------------- report
-
-function option(name, fallback) {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : arg.slice(name.length + 3);
-}
-const flag = (name) => process.argv.includes(`--${name}`);
-
-function versionOf(pkg) {
-  let dir = dirname(require.resolve(pkg));
-  for (;;) {
-    try {
-      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (json.name === pkg) return json.version;
-    } catch {}
-    const up = dirname(dir);
-    if (up === dir) return 'unknown';
-    dir = up;
-  }
-}
-
-function sourceState() {
-  const git = (...args) =>
-    execFileSync('git', args, { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-  try {
-    const commit = git('rev-parse', '--short', 'HEAD');
-    let modified = false;
-    try {
-      git('diff', '--quiet', 'HEAD', '--', '../packages/telemetry/src');
-    } catch {
-      modified = true;
-    }
-    return `${commit}${modified ? ' + uncommitted changes in packages/telemetry/src' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function command() {
-  const node = ['node', ...process.execArgv, relative(process.cwd(), script), ...process.argv.slice(2)].join(
-    ' ',
-  );
-  const event = process.env.npm_lifecycle_event;
-  return event && event !== 'npx'
-    ? `npm run ${event} (runs \`${process.env.npm_lifecycle_script}\` in benchmarks/)`
-    : node;
-}
-
-function summariseLoad(servers) {
-  const bare = servers.find((s) => s.id === 'bare');
-  const col = (s, key) => s.samples.map((x) => x[key]);
-  return servers.map((s) => {
-    const rps = col(s, 'rps');
-    const cpu = col(s, 'cpuUsPerRequest');
-    return {
-      id: s.id,
-      label: SERVERS[s.id].label,
-      perRequest: SERVERS[s.id].perRequest,
-      rps: median(rps),
-      // Median of per-round ratios: each pair ran in the same round, close in time.
-      rpsVsBare: bare ? median(rps.map((x, i) => x / bare.samples[i].rps)) : null,
-      p50Ms: median(col(s, 'p50')),
-      p99Ms: median(col(s, 'p99')),
-      cpuUsPerRequest: median(cpu),
-      cpuOverheadUs: bare && s !== bare ? pairedMedian(cpu, col(bare, 'cpuUsPerRequest')) : 0,
-      // Requests one saturated core could serve, relative to bare: what the ratio would be if the server,
-      // not the load generator, were the bottleneck.
-      cpuCapacityVsBare: bare ? median(cpu.map((x, i) => bare.samples[i].cpuUsPerRequest / x)) : null,
-      serverBusy: median(col(s, 'busy')),
-      spansPerRequest: s.final.spans === undefined ? null : s.final.spans / s.final.served,
-      observationsPerRequest:
-        s.final.observations === undefined ? null : s.final.observations / s.final.served,
-      rssMB: s.final.rss / 2 ** 20,
-      samples: s.samples,
-    };
-  });
-}
 
 function summariseMicro(slots) {
   const bare = slots.find((s) => s.id === 'bare');
@@ -445,8 +288,6 @@ function summariseMicro(slots) {
   }));
 }
 
-const fixed = (x, d) => (x === null || x === undefined ? '—' : x.toFixed(d));
-const ms = (x) => (x < 1 ? '< 1' : x.toFixed(0));
 const ns = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 function markdown(meta, load, micro) {
@@ -457,34 +298,7 @@ function markdown(meta, load, micro) {
       .join(' · ')}`,
     `Command: ${meta.command}`,
   ];
-  if (load) {
-    const o = meta.load;
-    out.push(
-      '',
-      `**Over HTTP** — autocannon, ${o.connections} connections, pipelining ${o.pipelining}, \`GET /orders/42\` on 127.0.0.1; ` +
-        `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, order rotating each round; medians over rounds. ` +
-        'Server CPU is user + system time of the server process per request served.',
-      '',
-      '| contender | per request | req/s | ÷ bare | p50 ms | p99 ms | server CPU µs/req | over bare | capacity ÷ bare (CPU) | server busy |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    );
-    for (const r of load) {
-      const isBare = r.id === 'bare';
-      out.push(
-        `| ${r.label} | ${r.perRequest} | ${r.rps.toFixed(0)} | ${isBare ? '1' : fixed(r.rpsVsBare, 2)}× | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ` +
-          `${r.cpuUsPerRequest.toFixed(1)} | ${isBare ? '—' : `+${r.cpuOverheadUs.toFixed(1)}`} | ${isBare ? '1' : fixed(r.cpuCapacityVsBare, 2)}× | ${(r.serverBusy * 100).toFixed(0)} % |`,
-      );
-    }
-    const checks = load
-      .filter((r) => r.spansPerRequest !== null)
-      .map((r) => `${r.id} ${fixed(r.spansPerRequest, 3)} / ${fixed(r.observationsPerRequest, 3)}`);
-    out.push(
-      '',
-      'Latency has autocannon’s 1 ms resolution. "Server busy" is server CPU time ÷ wall time (100 % = one core); below 100 % the ' +
-        'load generator, sharing the machine, limits throughput, so "capacity ÷ bare (CPU)" (bare’s CPU per request ÷ the ' +
-        `contender’s) is the ratio a server-bound run would show. Spans exported / histogram observations per request served: ${checks.join(' · ')}.`,
-    );
-  }
+  if (load) out.push('', loadTable({ ...meta.load, path: '/orders/42' }, load));
   if (micro) {
     const o = meta.micro;
     out.push(
@@ -539,15 +353,18 @@ async function main() {
   }
   let load;
   if (!flag('skip-load')) {
-    load = summariseLoad(await runLoad({ ids: Object.keys(SERVERS), ...loadOptions, log }));
+    load = summariseLoad(
+      await runLoad({ script, ids: Object.keys(SERVERS), path: '/orders/42', ...loadOptions, log }),
+      SERVERS,
+    );
   }
   const meta = {
     date: new Date().toISOString(),
     node: process.versions.node,
     v8: process.versions.v8,
     ...machine(),
-    command: command(),
-    keelSource: sourceState(),
+    command: command(import.meta.url),
+    keelSource: sourceState(['packages/telemetry/src']),
     versions: Object.fromEntries(
       [
         '@opentelemetry/sdk-node',

@@ -1,0 +1,71 @@
+// What every benchmark script reports about itself: its options, the versions it measured, the source it
+// ran and the command that reproduces it.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, '..', 'package.json'));
+
+/** The value of `--name=value` on the command line, or `fallback`. */
+export function option(name, fallback) {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg === undefined ? fallback : arg.slice(name.length + 3);
+}
+
+/** Whether `--name` is on the command line. */
+export const flag = (name) => process.argv.includes(`--${name}`);
+
+/** The installed version of a package the benchmarks depend on. */
+export function versionOf(pkg) {
+  let dir = dirname(require.resolve(pkg));
+  for (;;) {
+    try {
+      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (json.name === pkg) return json.version;
+    } catch {}
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
+/** The commit measured, noting uncommitted changes under `paths` (relative to the repository root). */
+export function sourceState(paths) {
+  const git = (...args) =>
+    execFileSync('git', args, { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  try {
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const root = git('rev-parse', '--show-toplevel');
+    const dirty = paths.filter((p) => {
+      try {
+        git('-C', root, 'diff', '--quiet', 'HEAD', '--', p);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return dirty.length === 0 ? commit : `${commit} + uncommitted changes in ${dirty.join(', ')}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The command that reproduces this run: the npm script when run through one, else the node command. */
+export function command(scriptUrl) {
+  const node = [
+    'node',
+    ...process.execArgv,
+    relative(process.cwd(), fileURLToPath(scriptUrl)),
+    ...process.argv.slice(2),
+  ].join(' ');
+  const event = process.env.npm_lifecycle_event;
+  return event && event !== 'npx'
+    ? `npm run ${event} (runs \`${process.env.npm_lifecycle_script}\` in benchmarks/)`
+    : node;
+}
