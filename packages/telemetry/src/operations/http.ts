@@ -6,6 +6,7 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
+import { unredacted } from '../logging/unredacted.js';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
@@ -100,7 +101,7 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
       );
       if (accessLog) {
         op.run(() =>
-          core.logger[serverError ? 'error' : 'info'](
+          unredacted(core.logger)[serverError ? 'error' : 'info'](
             {
               http: { method, route, status_code: statusCode },
               duration_ms: Math.round(seconds * 1e4) / 10,
