@@ -67,6 +67,23 @@ describe('startHttpServer', () => {
     expect(op.correlationId).toBe('req-42');
   });
 
+  it('echoes only the correlation ID onto the response, under the correlation header', () => {
+    const core = testCore();
+    const op = startHttpServer(core, {
+      carrier: {
+        traceparent: PARENT,
+        baggage: 'tenant=acme',
+        'x-keel-deadline-ms': '500',
+        'x-request-id': 'r-1',
+      },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
+    const response: Record<string, string> = {};
+    op.echoCorrelationId(response, defaultTextMapSetter);
+    expect(response).toEqual({ 'x-correlation-id': 'r-1' });
+  });
+
   it('records the duration histogram with the route template and error type of a 5xx', async () => {
     const core = testCore();
     const op = startHttpServer(core, { carrier: {}, getter: defaultTextMapGetter, method: 'POST' });

@@ -2,11 +2,13 @@ import { setDeadline } from '@keel/resilience';
 import {
   type Context,
   context as otelContext,
+  ROOT_CONTEXT,
   SpanKind,
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { unredacted } from '../logging/unredacted.js';
+import { setCorrelationId } from '../propagation/correlation.js';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
@@ -58,6 +60,11 @@ export interface HttpServerOperation {
   /** The trace this request belongs to (for a response header or an error page). */
   readonly traceId: string;
   run<T>(fn: () => T): T;
+  /**
+   * Writes the correlation ID onto the response under the propagator's correlation header (and nothing
+   * else), so the caller can quote it.
+   */
+  echoCorrelationId<R>(carrier: R, setter: TextMapSetter<R>): void;
   end(end: HttpServerEnd): void;
 }
 
@@ -79,6 +86,11 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
     correlationId: inbound.correlationId,
     traceId: op.span.spanContext().traceId,
     run: (fn) => op.run(fn),
+    echoCorrelationId(carrier, setter) {
+      // A context holding only the ID: the propagator writes its header, and no trace, baggage or deadline.
+      const only = setCorrelationId(ROOT_CONTEXT, inbound.correlationId);
+      core.propagator.inject(only, carrier, setter as TextMapSetter);
+    },
     end({ route, statusCode, error }) {
       const serverError = statusCode >= 500;
       const { seconds, errorType } = op.finish({
