@@ -1,1 +1,6 @@
-export {};
+export { type KeelErrorHandlerOptions, keelErrorHandler } from './error-handler.js';
+export { type KeelOptions, keel } from './keel.js';
+export { liveness } from './liveness.js';
+export { metricsRoute } from './metrics-route.js';
+export { type RateLimitOptions, rateLimit } from './rate-limit.js';
+export { type ReadinessBody, type ReadinessCheck, type ReadinessOptions, readiness } from './readiness.js';

@@ -1,0 +1,137 @@
+import {
+  BulkheadFullError,
+  CancelledError,
+  CircuitOpenError,
+  RateLimitedError,
+  TimeoutError,
+} from '@keel/resilience';
+import express from 'express';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keelErrorHandler } from './error-handler.js';
+import { keel } from './keel.js';
+import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+
+let h: Harness;
+let served: Served | undefined;
+
+beforeEach(() => {
+  h ??= startHarness();
+  h.reset();
+});
+
+afterEach(async () => {
+  await served?.close();
+  served = undefined;
+});
+
+afterAll(async () => {
+  await h.shutdown();
+});
+
+/** An app whose one route fails with `error`, then the error handler, then whatever `after` adds. */
+async function failingWith(
+  error: unknown,
+  options?: Parameters<typeof keelErrorHandler>[0],
+  after?: (app: express.Express) => void,
+): Promise<string> {
+  const app = express();
+  app.use(keel({ telemetry: h.telemetry }));
+  app.get('/orders/:id', async () => {
+    throw error;
+  });
+  app.use(keelErrorHandler(options));
+  after?.(app);
+  served = await serve(app);
+  return `${served.url}/orders/1`;
+}
+
+describe('keelErrorHandler', () => {
+  it.each([
+    ['a timeout', new TimeoutError(250, 'attempt', 'payments'), 504, null],
+    ['an open circuit', new CircuitOpenError('open', 4_200, 'payments'), 503, '5'],
+    ['a full bulkhead', new BulkheadFullError(8, 0, 'payments'), 503, '1'],
+    ['a rate limit', new RateLimitedError(1_500, 'payments'), 429, '2'],
+    ['a cancellation', new CancelledError('aborted', 'payments'), 499, null],
+  ])('answers %s with %i and Retry-After %s', async (_name, error, status, retryAfter) => {
+    const res = await fetch(await failingWith(error));
+    expect(res.status).toBe(status);
+    expect(res.headers.get('retry-after')).toBe(retryAfter);
+    expect(await res.json()).toEqual({ error: { code: error.code, message: expect.any(String) } });
+  });
+
+  it('keeps internals out of the body: no pipeline name, no stack', async () => {
+    const res = await fetch(await failingWith(new CircuitOpenError('open', 1_000, 'payments-db-primary')));
+    const text = await res.text();
+    expect(text).not.toContain('payments-db-primary');
+    expect(text).not.toContain('at ');
+  });
+
+  it('hands the outcome to the request span: error.type and the exception event', async () => {
+    await fetch(await failingWith(new TimeoutError(250, 'attempt', 'payments')));
+    const [span] = await h.serverSpans();
+    expect(span?.name).toBe('GET /orders/:id');
+    expect(span?.attributes['error.type']).toBe('KEEL_ERR_TIMEOUT');
+    expect(span?.events.map((e) => e.name)).toContain('exception');
+  });
+
+  it('passes any other error on to the next error handler by default', async () => {
+    const url = await failingWith(new Error('db down'), undefined, (app) => {
+      app.use(
+        (_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+          res.status(502).send('mine');
+        },
+      );
+    });
+    const res = await fetch(url);
+    expect(res.status).toBe(502);
+    expect(await res.text()).toBe('mine');
+  });
+
+  it("answers any other error 500 with a generic body under unhandled: 'respond', and logs it with its stack", async () => {
+    const res = await fetch(
+      await failingWith(new Error('secret connection string'), { unhandled: 'respond' }),
+    );
+    const text = await res.text();
+    expect(res.status).toBe(500);
+    expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: 'Internal server error.' } });
+    expect(text).not.toContain('secret');
+    const line = h.lines.find((l) => l.msg === 'unhandled error') as { err?: { stack?: string } } | undefined;
+    expect(line?.err?.stack).toContain('secret connection string');
+  });
+
+  it('records the error on the span of a request that failed with a 500', async () => {
+    await fetch(await failingWith(new TypeError('undefined is not a function'), { unhandled: 'respond' }));
+    const [span] = await h.serverSpans();
+    expect(span?.attributes['error.type']).toBe('TypeError');
+  });
+
+  it('does not mark the span failed when the application answered the error with a 4xx', async () => {
+    const invalid = Object.assign(new Error('bad input'), { status: 400 });
+    const res = await fetch(await failingWith(invalid));
+    const [span] = await h.serverSpans();
+    expect(res.status).toBe(400);
+    expect(span?.attributes['error.type']).toBeUndefined();
+  });
+
+  it('leaves a response already started to Express, which closes the connection', async () => {
+    const app = express();
+    app.use(keel({ telemetry: h.telemetry }));
+    app.get('/stream', (_req, res) => {
+      res.write('partial');
+      throw new TimeoutError(10, 'attempt');
+    });
+    app.use(keelErrorHandler());
+    served = await serve(app);
+    const res = await fetch(`${served.url}/stream`);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    const [span] = await h.serverSpans();
+    expect(span?.attributes['error.type']).toBe('KEEL_ERR_TIMEOUT');
+  });
+
+  it('rejects an unknown unhandled mode with a TypeError naming the option', () => {
+    expect(() => keelErrorHandler({ unhandled: 'throw' as never })).toThrow(
+      /keelErrorHandler: option unhandled must be 'next' or 'respond', received "throw"/,
+    );
+  });
+});

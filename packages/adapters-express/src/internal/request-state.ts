@@ -1,0 +1,102 @@
+import type { HttpServerOperation, Telemetry } from '@keel/telemetry';
+import { joinTemplate, mountTemplate, routePath } from './route-template.js';
+
+/** What `keel()` keeps on a request for the error handler and the end of the response. */
+export interface RequestState {
+  readonly op: HttpServerOperation;
+  readonly telemetry: Telemetry;
+  /** The error that reached `keelErrorHandler` (or a Keel rejection made by this package). */
+  error: unknown;
+  ended: boolean;
+  /** The full route template, captured when the route matched. */
+  route: string | undefined;
+  /** The `req.route` Express assigned. */
+  matched: unknown;
+  /** Mount prefixes entered so far, as matched (`raws`) and as patterns (`templates`); index 0 is where keel() runs. */
+  readonly raws: string[];
+  readonly templates: string[];
+}
+
+// Symbol.for, so a second installed copy of this package finds the same state.
+const kState = Symbol.for('keel.express.request');
+
+type Carrier = Record<symbol, RequestState | undefined> & { baseUrl?: unknown; params?: unknown };
+
+/** The state `keel()` attached to `req`, if it ran for this request. */
+export function requestState(req: object): RequestState | undefined {
+  return (req as Carrier)[kState];
+}
+
+// Shared accessors (no closure per request) that let Express set req.route and req.baseUrl as usual
+// while the template is recorded at the moment each is set.
+const routeDescriptor: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Carrier) {
+    return this[kState]?.matched;
+  },
+  set(this: Carrier, route: unknown) {
+    const state = this[kState];
+    if (state === undefined) return;
+    state.matched = route;
+    const path = routePath((route as { path?: unknown } | undefined)?.path);
+    if (path !== undefined) state.route = joinTemplate(state.templates.at(-1) ?? '', path);
+  },
+};
+
+const baseUrlDescriptor: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Carrier) {
+    return this[kState]?.raws.at(-1) ?? '';
+  },
+  set(this: Carrier, value: unknown) {
+    const state = this[kState];
+    if (state !== undefined) enterBase(state, typeof value === 'string' ? value : '', this.params);
+  },
+};
+
+/** Attaches the state to `req` and starts recording the route template. */
+export function attachState(req: object, op: HttpServerOperation, telemetry: Telemetry): RequestState {
+  const base = typeof (req as Carrier).baseUrl === 'string' ? ((req as Carrier).baseUrl as string) : '';
+  const state: RequestState = {
+    op,
+    telemetry,
+    error: undefined,
+    ended: false,
+    route: undefined,
+    matched: undefined,
+    raws: [base],
+    templates: [base],
+  };
+  (req as Carrier)[kState] = state;
+  Object.defineProperty(req, 'route', routeDescriptor);
+  Object.defineProperty(req, 'baseUrl', baseUrlDescriptor);
+  return state;
+}
+
+function enterBase(state: RequestState, value: string, params: unknown): void {
+  const { raws, templates } = state;
+  let i = raws.length - 1;
+  while (i > 0 && raws[i] !== value && !isPrefix(raws[i] ?? '', value)) i--;
+  raws.length = i + 1;
+  templates.length = i + 1;
+  const parent = raws[i] ?? '';
+  if (parent === value) return;
+  if (!isPrefix(parent, value)) {
+    // Routing left the place keel() was installed: nothing to template against.
+    raws[0] = value;
+    templates[0] = value;
+    return;
+  }
+  raws.push(value);
+  templates.push((templates[i] ?? '') + mountTemplate(value.slice(parent.length), params));
+}
+
+function isPrefix(prefix: string, value: string): boolean {
+  return (
+    value.length > prefix.length &&
+    value.startsWith(prefix) &&
+    (prefix === '' || prefix.endsWith('/') || value[prefix.length] === '/')
+  );
+}

@@ -1,0 +1,330 @@
+import { propagation } from '@opentelemetry/api';
+import express from 'express';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keelErrorHandler } from './error-handler.js';
+import { keel } from './keel.js';
+import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+const PARENT_ID = 'b7ad6b7169203331';
+const TRACEPARENT = `00-${TRACE_ID}-${PARENT_ID}-01`;
+
+let h: Harness;
+let served: Served | undefined;
+
+beforeEach(() => {
+  h ??= startHarness();
+  h.reset();
+});
+
+afterEach(async () => {
+  await served?.close();
+  served = undefined;
+});
+
+afterAll(async () => {
+  await h.shutdown();
+});
+
+function app(options: Parameters<typeof keel>[0] = {}): express.Express {
+  const a = express();
+  a.use(keel({ telemetry: h.telemetry, ...options }));
+  return a;
+}
+
+async function start(a: express.Express): Promise<string> {
+  a.use(keelErrorHandler());
+  served = await serve(a);
+  return served.url;
+}
+
+describe('keel() span and route', () => {
+  it('names the span {method} {route} with the full template of nested routers and mounts', async () => {
+    const a = app();
+    const orders = express.Router();
+    orders.get('/orders/:id', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const v1 = express.Router();
+    v1.use('/v1', orders);
+    a.use('/api', v1);
+    const url = await start(a);
+    await fetch(`${url}/api/v1/orders/42`);
+    const [span] = await h.serverSpans();
+    expect(span?.name).toBe('GET /api/v1/orders/:id');
+    expect(span?.attributes['http.route']).toBe('/api/v1/orders/:id');
+  });
+
+  it('keeps the mount pattern, not the matched values, when a mount path has parameters', async () => {
+    const a = app();
+    const tenant = express.Router();
+    tenant.get('/orders/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    a.use('/tenants/:tenant', tenant);
+    const url = await start(a);
+    await fetch(`${url}/tenants/acme/orders/7`);
+    const [span] = await h.serverSpans();
+    expect(span?.attributes['http.route']).toBe('/tenants/:tenant/orders/:id');
+  });
+
+  it('keeps the full template when a nested handler fails and the error leaves the router', async () => {
+    const a = app();
+    const orders = express.Router();
+    orders.get('/:id', async () => {
+      throw new Error('boom');
+    });
+    a.use('/orders', orders);
+    const url = await start(a);
+    const res = await fetch(`${url}/orders/9`);
+    const [span] = await h.serverSpans();
+    expect(res.status).toBe(500);
+    expect(span?.name).toBe('GET /orders/:id');
+    expect(span?.attributes['error.type']).toBe('Error');
+  });
+
+  it('labels an unmatched request without its raw path', async () => {
+    const url = await start(app());
+    const res = await fetch(`${url}/no/such/path-123`);
+    const [span] = await h.serverSpans();
+    expect(res.status).toBe(404);
+    expect(span?.name).toBe('GET');
+    expect(span?.attributes['http.route']).toBeUndefined();
+    expect(JSON.stringify(span?.attributes)).not.toContain('path-123');
+  });
+
+  it('keeps metric series bounded across 10 000 distinct raw paths', async () => {
+    const a = app({ accessLog: false });
+    a.get('/items/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    const series = async () =>
+      (await h.telemetry.metricsText())
+        .split('\n')
+        .filter((l) => l.startsWith('http_server_request_duration_seconds_count{'));
+    const before = await series();
+    const paths = Array.from({ length: 10_000 }, (_, i) => (i % 2 === 0 ? `/items/${i}` : `/unknown/${i}`));
+    for (let i = 0; i < paths.length; i += 100) {
+      await Promise.all(paths.slice(i, i + 100).map((p) => fetch(`${url}${p}`).then((r) => r.arrayBuffer())));
+    }
+    const after = await series();
+    expect(after.length - before.length).toBeLessThanOrEqual(2);
+    expect(after.join('\n')).toMatch(/http_route="\/items\/:id"/);
+    expect(after.join('\n')).not.toMatch(/\/(items|unknown)\/\d/);
+  }, 60_000);
+});
+
+describe('keel() correlation ID', () => {
+  it('echoes the inbound correlation ID on the response', async () => {
+    const url = await start(app());
+    const res = await fetch(`${url}/x`, { headers: { 'x-correlation-id': 'order-42' } });
+    expect(res.headers.get('x-correlation-id')).toBe('order-42');
+  });
+
+  it('generates a correlation ID when the request has none', async () => {
+    const url = await start(app());
+    const res = await fetch(`${url}/x`);
+    expect(res.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['an oversized one', 'a'.repeat(129)],
+    ['one with a tab and spaces', 'bad id\twith spaces'],
+  ])('replaces %s with a fresh ID', async (_name, value) => {
+    const url = await start(app());
+    const res = await fetch(`${url}/x`, { headers: { 'x-correlation-id': value } });
+    expect(res.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('replaces a correlation ID carrying encoded CR/LF, so nothing is injected into the response', async () => {
+    // A raw CR/LF ends the header line in Node's parser; what reaches the header value is the encoded form.
+    const url = await start(app());
+    const res = await fetch(`${url}/x`, { headers: { 'x-correlation-id': 'abc%0d%0aSet-Cookie:%20a=1' } });
+    expect(res.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+});
+
+describe('keel() trace context', () => {
+  it('continues the inbound trace under the caller span by default', async () => {
+    const url = await start(app());
+    await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT } });
+    const [span] = await h.serverSpans();
+    expect(span?.spanContext().traceId).toBe(TRACE_ID);
+    expect(span?.parentSpanContext?.spanId).toBe(PARENT_ID);
+  });
+
+  it('with edge: true starts a new trace that links the caller instead of continuing it', async () => {
+    const url = await start(app({ edge: true }));
+    await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT } });
+    const [span] = await h.serverSpans();
+    expect(span?.spanContext().traceId).not.toBe(TRACE_ID);
+    expect(span?.parentSpanContext).toBeUndefined();
+    expect(span?.links[0]?.context.spanId).toBe(PARENT_ID);
+  });
+
+  it('with edge: true drops the inbound baggage before the handler sees it', async () => {
+    const a = app({ edge: true });
+    a.get('/x', (_req, res) => {
+      res.json({ baggage: propagation.getActiveBaggage()?.getAllEntries() ?? null });
+    });
+    const url = await start(a);
+    const res = await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT, baggage: 'tenant=acme' } });
+    expect(await res.json()).toEqual({ baggage: null });
+  });
+
+  it('hands inbound baggage to the handler by default', async () => {
+    const a = app();
+    a.get('/x', (_req, res) => {
+      res.json({ tenant: propagation.getActiveBaggage()?.getEntry('tenant')?.value ?? null });
+    });
+    const url = await start(a);
+    const res = await fetch(`${url}/x`, { headers: { baggage: 'tenant=acme' } });
+    expect(await res.json()).toEqual({ tenant: 'acme' });
+  });
+
+  it.each([
+    ['a malformed traceparent', { traceparent: '00-xyz-123-01' }],
+    ['an all-zero trace ID', { traceparent: `00-${'0'.repeat(32)}-${PARENT_ID}-01` }],
+    ['an oversized traceparent', { traceparent: `${TRACEPARENT}${'0'.repeat(8_000)}` }],
+    ['an oversized tracestate', { traceparent: TRACEPARENT, tracestate: `a=${'b'.repeat(8_000)}` }],
+    ['a malformed tracestate', { traceparent: TRACEPARENT, tracestate: '=,=,,==' }],
+    ['an oversized baggage', { baggage: `k=${'v'.repeat(10_000)}` }],
+    ['a malformed baggage', { baggage: ';;=%%%,=' }],
+  ])('answers normally despite %s', async (_name, headers) => {
+    const a = app();
+    a.get('/x', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const url = await start(a);
+    const res = await fetch(`${url}/x`, { headers });
+    const [span] = await h.serverSpans();
+    expect(res.status).toBe(200);
+    expect(span?.name).toBe('GET /x');
+  });
+
+  it('gives the handler logger lines the trace ID and correlation ID, after an async step', async () => {
+    const a = app();
+    a.get('/x', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      h.telemetry.logger.info('looking up the order');
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT, 'x-correlation-id': 'corr-7' } });
+    const line = h.lines.find((l) => l.msg === 'looking up the order');
+    expect(line).toMatchObject({ trace_id: TRACE_ID, correlation_id: 'corr-7' });
+  });
+
+  it('keeps the request context through a body parser installed after it', async () => {
+    const a = app();
+    a.use(express.json());
+    a.post('/x', (req, res) => {
+      h.telemetry.logger.info({ items: req.body.items }, 'order received');
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/x`, {
+      method: 'POST',
+      headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
+      body: JSON.stringify({ items: 3 }),
+    });
+    expect(h.lines.find((l) => l.msg === 'order received')).toMatchObject({ items: 3, trace_id: TRACE_ID });
+  });
+
+  it('works when a body parser is installed before it', async () => {
+    const a = express();
+    a.use(express.json());
+    a.use(keel({ telemetry: h.telemetry }));
+    a.post('/x', (req, res) => {
+      h.telemetry.logger.info({ items: req.body.items }, 'order received');
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/x`, {
+      method: 'POST',
+      headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
+      body: JSON.stringify({ items: 3 }),
+    });
+    expect(h.lines.find((l) => l.msg === 'order received')).toMatchObject({ items: 3, trace_id: TRACE_ID });
+  });
+});
+
+describe('keel() endings', () => {
+  it('records a client that disconnects before the response as 499', async () => {
+    const a = app();
+    let arrived!: () => void;
+    const handlerRan = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    a.get('/slow', (_req, res) => {
+      arrived();
+      setTimeout(() => res.end(), 300).unref();
+    });
+    const url = await start(a);
+    const abort = new AbortController();
+    const pending = fetch(`${url}/slow`, { signal: abort.signal }).catch(() => undefined);
+    await handlerRan;
+    abort.abort();
+    await pending;
+    const [span] = await h.serverSpans();
+    expect(span?.attributes['http.response.status_code']).toBe(499);
+    expect(span?.attributes['error.type']).toBe('KEEL_ERR_CANCELLED');
+    expect(await h.telemetry.metricsText()).toMatch(/http_response_status_code="499"/);
+  });
+
+  it('answers 504 at once, without running the handler, when the inbound deadline is already spent', async () => {
+    const a = app();
+    let ran = false;
+    a.get('/x', (_req, res) => {
+      ran = true;
+      res.sendStatus(200);
+    });
+    const url = await start(a);
+    const res = await fetch(`${url}/x`, { headers: { 'x-keel-deadline-ms': '0' } });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toEqual({ error: { code: 'KEEL_ERR_TIMEOUT', message: expect.any(String) } });
+    expect(ran).toBe(false);
+  });
+
+  it('runs the handler on a spent deadline when rejectExpiredDeadline is false', async () => {
+    const a = app({ rejectExpiredDeadline: false });
+    a.get('/x', (_req, res) => {
+      res.sendStatus(200);
+    });
+    const url = await start(a);
+    const res = await fetch(`${url}/x`, { headers: { 'x-keel-deadline-ms': '0' } });
+    expect(res.status).toBe(200);
+  });
+
+  it('reports to the telemetry started after the middleware was built', async () => {
+    await h.shutdown();
+    const a = express();
+    a.use(keel()); // built while no telemetry is started
+    a.get('/late', (_req, res) => {
+      res.sendStatus(204);
+    });
+    h = startHarness();
+    const url = await start(a);
+    await fetch(`${url}/late`);
+    const [span] = await h.serverSpans();
+    expect(span?.name).toBe('GET /late');
+  });
+});
+
+describe('keel() options', () => {
+  it.each([
+    [{ edge: 'yes' }, /keel: option edge must be a boolean, received "yes"/],
+    [{ accessLog: 1 }, /keel: option accessLog must be a boolean, received 1/],
+    [{ rejectExpiredDeadline: null }, /keel: option rejectExpiredDeadline must be a boolean, received null/],
+    [
+      { telemetry: {} },
+      /keel: option telemetry must be the handle startTelemetry\(\) returned, received an object/,
+    ],
+    [{ edeg: true }, /keel: unknown option edeg/],
+  ])('rejects %o with a TypeError naming the option', (options, message) => {
+    expect(() => keel(options as never)).toThrow(TypeError);
+    expect(() => keel(options as never)).toThrow(message);
+  });
+});
