@@ -1,1 +1,17 @@
-export {};
+export {
+  httpFailureOn,
+  httpRetryAfter,
+  httpRetryOn,
+  IDEMPOTENT_METHODS,
+  isTransientError,
+  TRANSIENT_ERROR_CODES,
+  TRANSIENT_STATUSES,
+} from './classify.js';
+export type { HttpClientOptions, HttpFallback } from './client-options.js';
+export { HttpStatusError, isHttpStatusError } from './errors.js';
+export { type HttpClient, httpClient } from './http-client.js';
+export type { HeadersInit } from './internal/headers.js';
+export type { HttpRequestOptions, QueryParams, QueryValue, RequestBody } from './request-options.js';
+export type { HttpResponse, ResponseBody, StatusClass } from './response.js';
+export { statusClass } from './response.js';
+export { parseRetryAfter } from './retry-after.js';

@@ -1,0 +1,212 @@
+import {
+  type BulkheadOptions,
+  type CircuitBreakerOptions,
+  type Pipeline,
+  type PipelineOptions,
+  pipeline,
+  type RateLimitOptions,
+  type RetryOptions,
+} from '@keel/resilience';
+import type { Telemetry } from '@keel/telemetry';
+import type { Dispatcher } from 'undici';
+import { httpFailureOn, httpRetryAfter, httpRetryOn, isReplayable } from './classify.js';
+import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
+import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
+import type { HttpResponse } from './response.js';
+
+/** What answers a failed call instead of the error: a response, or a function of the error making one. */
+export type HttpFallback = HttpResponse | ((error: unknown) => HttpResponse | Promise<HttpResponse>);
+
+/** Options of {@link httpClient}. The resilience options are `@keel/resilience`'s pipeline options. */
+export interface HttpClientOptions {
+  /** Names the pipeline, its metrics and events: the destination (`payments`). Defaults to `pipeline.name`. */
+  name?: string;
+  /** `http(s)://host[:port][/prefix]`; calls then take paths. Without it, calls take absolute URLs. */
+  baseUrl?: string | URL;
+  /** Headers sent with every call (a call's own headers win). @default {} */
+  headers?: HeadersInit;
+  /** Per-attempt timeout in ms, or `false`. @default 10000 */
+  timeout?: number | false;
+  /** Timeout of the whole call, retries and backoff included, in ms, or `false`. @default 30000 */
+  totalTimeout?: number | false;
+  /** Retry options; `retryOn`/`retryAfter` replace the HTTP classification (idempotency still gates). @default {} (3 attempts) */
+  retry?: RetryOptions | false;
+  /** Breaker options; `failureOn` replaces the HTTP classification. @default {} (10 % over 30 s, ≥ 100 calls) */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /** @default false */
+  bulkhead?: BulkheadOptions | false;
+  /** @default false */
+  rateLimit?: RateLimitOptions | false;
+  /** Answers a failed call (not a cancelled one) instead of the error. @default none */
+  fallback?: HttpFallback;
+  /** A pipeline of your own instead of the options above (you own its classification then). */
+  pipeline?: Pipeline;
+  /** Throw an `HttpStatusError` for a final non-2xx response instead of returning it. @default false */
+  throwOnError?: boolean;
+  /** A `Retry-After` longer than this (ms) is not waited for; the response is returned. @default 30000 */
+  maxRetryAfterMs?: number;
+  /** Connections per origin in the client's own pool. @default unlimited (undici's default) */
+  connections?: number;
+  /** An undici dispatcher of yours instead of the client's own `Agent`; `close()` leaves it open. */
+  dispatcher?: Dispatcher;
+  /** The telemetry to report to. @default currentTelemetry(), looked up per call */
+  telemetry?: Telemetry;
+}
+
+/** Options resolved once at construction. */
+export interface ResolvedClientOptions {
+  readonly name: string;
+  readonly owner: string;
+  readonly origin: string | undefined;
+  readonly prefix: string;
+  readonly headers: HeaderRecord;
+  readonly pipeline: Pipeline;
+  readonly ownsPipeline: boolean;
+  readonly throwOnError: boolean;
+  readonly maxRetryAfterMs: number;
+  readonly connections: number | undefined;
+  readonly dispatcher: Dispatcher | undefined;
+  readonly telemetry: Telemetry | undefined;
+}
+
+const RESILIENCE = [
+  'timeout',
+  'totalTimeout',
+  'retry',
+  'circuitBreaker',
+  'bulkhead',
+  'rateLimit',
+  'fallback',
+];
+const KNOWN = new Set([
+  'name',
+  'baseUrl',
+  'headers',
+  ...RESILIENCE,
+  'pipeline',
+  'throwOnError',
+  'maxRetryAfterMs',
+  'connections',
+  'dispatcher',
+  'telemetry',
+]);
+
+/** Parses `baseUrl` into an origin and a path prefix without a trailing slash. */
+function parseBaseUrl(owner: string, value: unknown): { origin: string; prefix: string } {
+  const expected = 'an http: or https: URL without query, fragment or credentials';
+  let url: URL | undefined;
+  if (value instanceof URL) url = value;
+  else if (typeof value === 'string' && URL.canParse(value)) url = new URL(value);
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    return fail(owner, 'baseUrl', expected, value instanceof URL ? value.href : value);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    return fail(owner, 'baseUrl', expected, url.href);
+  }
+  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+}
+
+function isPipeline(value: unknown): value is Pipeline {
+  return isPlainObject(value) && typeof value.execute === 'function' && typeof value.name === 'string';
+}
+
+/** The standard pipeline from the client's options, with the HTTP classification unless the user gave one. */
+function buildPipeline(name: string, options: HttpClientOptions): Pipeline {
+  const given: PipelineOptions = {};
+  for (const key of RESILIENCE) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) (given as Record<string, unknown>)[key] = value;
+  }
+  if (given.retry !== false) {
+    const retry = isPlainObject(given.retry) ? (given.retry as RetryOptions) : {};
+    const userRetryOn = retry.retryOn;
+    given.retry = {
+      ...retry,
+      // Idempotency gates every classification, the user's too: a non-replayable call is sent once.
+      retryOn:
+        typeof userRetryOn === 'function' ? (outcome) => isReplayable() && userRetryOn(outcome) : httpRetryOn,
+      retryAfter: retry.retryAfter ?? httpRetryAfter,
+    };
+  }
+  if (given.circuitBreaker !== false) {
+    const breaker = isPlainObject(given.circuitBreaker)
+      ? (given.circuitBreaker as CircuitBreakerOptions)
+      : {};
+    given.circuitBreaker = { ...breaker, failureOn: breaker.failureOn ?? httpFailureOn };
+  }
+  return pipeline(name, given);
+}
+
+/** Validates the options of `httpClient` and builds its pipeline; throws TypeError/RangeError naming the option. */
+export function resolveClientOptions(options: HttpClientOptions): ResolvedClientOptions {
+  if (!isPlainObject(options as unknown)) fail('httpClient', 'options', 'an options object', options);
+  const userPipeline = options.pipeline;
+  if (userPipeline !== undefined && !isPipeline(userPipeline)) {
+    fail('httpClient', 'pipeline', 'a Pipeline from @keel/resilience', userPipeline);
+  }
+  const name = options.name ?? userPipeline?.name;
+  if (typeof name !== 'string' || name.length === 0) {
+    fail('httpClient', 'name', 'a non-empty string (the destination, e.g. "payments")', name);
+  }
+  const owner = `httpClient "${name}"`;
+  checkKeys(owner, options, KNOWN);
+  if (userPipeline !== undefined) {
+    const mixed = RESILIENCE.find((key) => (options as Record<string, unknown>)[key] !== undefined);
+    if (mixed !== undefined) {
+      throw new TypeError(
+        `${owner}: option pipeline cannot be combined with ${mixed}; configure the pipeline instead`,
+      );
+    }
+  }
+  const base = options.baseUrl === undefined ? undefined : parseBaseUrl(owner, options.baseUrl);
+  const headers = mergeHeaders(owner, 'headers', {}, options.headers);
+  const throwOnError = checkBoolean(owner, 'throwOnError', options.throwOnError) ?? false;
+  const maxRetryAfterMs =
+    options.maxRetryAfterMs === undefined
+      ? 30_000
+      : checkInteger(owner, 'maxRetryAfterMs', options.maxRetryAfterMs, 0, 3_600_000);
+  const connections =
+    options.connections === undefined
+      ? undefined
+      : checkInteger(owner, 'connections', options.connections, 1, 65_536);
+  const dispatcher = options.dispatcher;
+  if (
+    dispatcher !== undefined &&
+    typeof (dispatcher as unknown as Dispatcher | null)?.request !== 'function'
+  ) {
+    fail(owner, 'dispatcher', 'an undici Dispatcher', dispatcher);
+  }
+  if (dispatcher !== undefined && connections !== undefined) {
+    throw new TypeError(
+      `${owner}: option connections cannot be combined with dispatcher; size your dispatcher`,
+    );
+  }
+  const telemetry = options.telemetry;
+  if (
+    telemetry !== undefined &&
+    typeof (telemetry as unknown as Telemetry | null)?.httpClient !== 'function'
+  ) {
+    fail(owner, 'telemetry', 'a Telemetry handle from @keel/telemetry', telemetry);
+  }
+  if (
+    options.fallback !== undefined &&
+    typeof options.fallback !== 'function' &&
+    !isPlainObject(options.fallback)
+  ) {
+    fail(owner, 'fallback', 'a response or a function of the error', options.fallback);
+  }
+  return {
+    name,
+    owner,
+    origin: base?.origin,
+    prefix: base?.prefix ?? '',
+    headers,
+    pipeline: userPipeline ?? buildPipeline(name, options),
+    ownsPipeline: userPipeline === undefined,
+    throwOnError,
+    maxRetryAfterMs,
+    connections,
+    dispatcher,
+    telemetry,
+  };
+}

@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import { IDEMPOTENT_METHODS } from './classify.js';
+import type { ResolvedClientOptions } from './client-options.js';
+import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
+import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
+
+/** A query parameter value; arrays repeat the parameter. */
+export type QueryValue = string | number | boolean;
+
+/** Query parameters appended to the path (`undefined` values are skipped). */
+export type QueryParams =
+  | URLSearchParams
+  | Readonly<Record<string, QueryValue | readonly QueryValue[] | undefined>>;
+
+/** A request body undici can send; a stream can be sent once only, so a call with one is never retried. */
+export type RequestBody = string | Uint8Array | Readable;
+
+/** Options of one call. */
+export interface HttpRequestOptions {
+  /** Headers of this call; they win over the client's. */
+  headers?: HeadersInit;
+  /** Query parameters, appended to the path. */
+  query?: QueryParams;
+  /** A value sent as JSON (`content-type: application/json` unless you set one). Not with `body`. */
+  json?: unknown;
+  /** The raw body. Not with `json`. */
+  body?: RequestBody;
+  /** Cancels the call: it rejects with `CancelledError` (`KEEL_ERR_CANCELLED`). */
+  signal?: AbortSignal;
+  /** Sent as `idempotency-key`; makes a non-idempotent call (POST, PATCH) safe to retry. */
+  idempotencyKey?: string;
+  /** A deadline for this call in ms, retries included; it can only shorten the inherited one. */
+  timeout?: number;
+  /** Overrides the client's `throwOnError` for this call. */
+  throwOnError?: boolean;
+}
+
+/** One call, resolved and validated before its first attempt. */
+export interface PreparedRequest {
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly url: URL;
+  readonly headers: HeaderRecord;
+  readonly body: string | Uint8Array | Readable | null;
+  readonly replayable: boolean;
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number | undefined;
+  readonly throwOnError: boolean;
+}
+
+const KNOWN = new Set([
+  'headers',
+  'query',
+  'json',
+  'body',
+  'signal',
+  'idempotencyKey',
+  'timeout',
+  'throwOnError',
+]);
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}$/;
+const NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
+const ABSOLUTE = /^https?:\/\//i;
+
+function appendQuery(owner: string, path: string, query: unknown): string {
+  if (query === undefined) return path;
+  let search: URLSearchParams;
+  if (query instanceof URLSearchParams) search = query;
+  else if (isPlainObject(query)) {
+    search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+          fail(owner, `query.${key}`, 'a string, number, boolean or an array of them', item);
+        }
+        search.append(key, String(item));
+      }
+    }
+  } else return fail(owner, 'query', 'a URLSearchParams or an object of values', query);
+  const text = search.toString();
+  if (text === '') return path;
+  return `${path}${path.includes('?') ? '&' : '?'}${text}`;
+}
+
+function target(client: ResolvedClientOptions, owner: string, to: unknown): { origin: string; path: string } {
+  const value = to instanceof URL ? to.href : to;
+  if (typeof value !== 'string') return fail(owner, 'url', 'a path or an http(s) URL', value);
+  if (ABSOLUTE.test(value)) {
+    if (!URL.canParse(value)) return fail(owner, 'url', 'a valid http(s) URL', value);
+    const url = new URL(value);
+    if (client.origin !== undefined && url.origin !== client.origin) {
+      return fail(owner, 'url', `a path or a URL on ${client.origin} (the client's baseUrl)`, value);
+    }
+    return { origin: url.origin, path: `${url.pathname}${url.search}` };
+  }
+  if (client.origin === undefined) {
+    return fail(owner, 'url', 'an absolute http(s) URL (the client has no baseUrl)', value);
+  }
+  return { origin: client.origin, path: `${client.prefix}${value.startsWith('/') ? '' : '/'}${value}` };
+}
+
+/** Validates a call and builds what every attempt of it sends; throws a TypeError naming the option. */
+export function prepareRequest(
+  client: ResolvedClientOptions,
+  rawMethod: unknown,
+  to: unknown,
+  options: HttpRequestOptions | undefined,
+): PreparedRequest {
+  const owner = client.owner;
+  if (typeof rawMethod !== 'string' || !METHOD.test(rawMethod))
+    fail(owner, 'method', 'an HTTP method', rawMethod);
+  const upper = rawMethod.toUpperCase();
+  const method = NORMALIZED.has(upper) ? upper : rawMethod;
+  const o = options ?? {};
+  if (!isPlainObject(o)) fail(owner, 'request options', 'an object', o);
+  checkKeys(owner, o, KNOWN);
+  const { origin, path } = target(client, owner, to);
+  const fullPath = appendQuery(owner, path, o.query);
+  const headers = mergeHeaders(owner, 'headers', { ...client.headers }, o.headers);
+  if (o.idempotencyKey !== undefined) {
+    if (typeof o.idempotencyKey !== 'string' || o.idempotencyKey.length === 0) {
+      fail(owner, 'idempotencyKey', 'a non-empty string', o.idempotencyKey);
+    }
+    headers['idempotency-key'] = o.idempotencyKey;
+  }
+  let body: string | Uint8Array | Readable | null = null;
+  if (o.json !== undefined && o.body !== undefined) {
+    throw new TypeError(`${owner}: options json and body cannot be combined, received both`);
+  }
+  if (o.json !== undefined) {
+    body = JSON.stringify(o.json);
+    headers['content-type'] ??= 'application/json';
+  } else if (o.body !== undefined) {
+    if (typeof o.body !== 'string' && !(o.body instanceof Uint8Array) && !(o.body instanceof Readable)) {
+      fail(owner, 'body', 'a string, a Uint8Array or a Readable', o.body);
+    }
+    body = o.body;
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    fail(owner, 'signal', 'an AbortSignal', o.signal);
+  const timeout =
+    o.timeout === undefined ? undefined : checkInteger(owner, 'timeout', o.timeout, 0, 2_147_483_647);
+  const safe = IDEMPOTENT_METHODS.has(method) || headers['idempotency-key'] !== undefined;
+  return {
+    method,
+    origin,
+    path: fullPath,
+    // Concatenated, not resolved: a path such as //other.host must not change the host the span and the allow-list see.
+    url: new URL(`${origin}${fullPath}`),
+    headers,
+    body,
+    replayable: safe && !(body instanceof Readable),
+    signal: o.signal,
+    timeout,
+    throwOnError: checkBoolean(owner, 'throwOnError', o.throwOnError) ?? client.throwOnError,
+  };
+}

@@ -1,0 +1,65 @@
+import type { ExecuteContext } from '@keel/resilience';
+import type { Telemetry } from '@keel/telemetry';
+import { defaultTextMapSetter } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
+import type { PreparedRequest } from './request-options.js';
+import { drain, type HttpResponse, toResponse } from './response.js';
+
+/** The responses of one call's attempts that nobody has read yet. */
+export interface CallBodies {
+  /** The latest attempt's response; drained when another attempt replaces it or the call ends without it. */
+  latest: HttpResponse | undefined;
+}
+
+/**
+ * One physical attempt: a client span from telemetry (which injects the context, the remaining deadline
+ * and applies the egress allow-list to the real host), then the request on undici with the attempt's signal.
+ */
+export async function sendAttempt(
+  dispatcher: Dispatcher,
+  telemetry: Telemetry,
+  request: PreparedRequest,
+  bodies: CallBodies,
+  ctx: ExecuteContext,
+): Promise<HttpResponse> {
+  const previous = bodies.latest;
+  if (previous !== undefined) {
+    bodies.latest = undefined;
+    // Not awaited: a slow body must not eat this attempt's time; its connection frees once it is drained.
+    void drain(previous.body);
+  }
+  const headers = { ...request.headers };
+  const signal = ctx.signal;
+  const op = telemetry.httpClient({
+    carrier: headers,
+    setter: defaultTextMapSetter,
+    method: request.method,
+    url: request.url,
+    attempt: ctx.attempt,
+    deadline: ctx.deadline,
+  });
+  let data: Dispatcher.ResponseData;
+  try {
+    data = await dispatcher.request({
+      origin: request.origin,
+      path: request.path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers,
+      body: request.body,
+      signal,
+    });
+  } catch (error) {
+    op.end({ error });
+    throw error;
+  }
+  if (signal.aborted) {
+    // The pipeline gave up on this attempt while the headers were arriving: nobody will read this body.
+    void drain(data.body);
+    op.end({ error: signal.reason });
+    throw signal.reason;
+  }
+  op.end({ statusCode: data.statusCode });
+  const response = toResponse(data, ctx.attempt);
+  bodies.latest = response;
+  return response;
+}
