@@ -1,0 +1,117 @@
+import { pipeline } from '@keel/resilience';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { HttpClientOptions } from './client-options.js';
+import { httpClient } from './http-client.js';
+
+const base = { name: 'payments', baseUrl: 'http://payments:8080' };
+
+describe('httpClient options', () => {
+  it.each<[string, unknown, ErrorConstructor, RegExp]>([
+    [
+      'baseUrl not http(s)',
+      { ...base, baseUrl: 'ftp://payments' },
+      TypeError,
+      /option baseUrl must be an http: or https: URL.*received "ftp:\/\/payments"/,
+    ],
+    [
+      'baseUrl not a URL',
+      { ...base, baseUrl: 'payments:8080' },
+      TypeError,
+      /option baseUrl .*received "payments:8080"/,
+    ],
+    [
+      'baseUrl with a query',
+      { ...base, baseUrl: 'http://p/?a=1' },
+      TypeError,
+      /option baseUrl .*received "http:\/\/p\/\?a=1"/,
+    ],
+    [
+      'no name',
+      { baseUrl: 'http://p' },
+      TypeError,
+      /option name must be a non-empty string.*received undefined/,
+    ],
+    [
+      'maxRetryAfterMs negative',
+      { ...base, maxRetryAfterMs: -1 },
+      RangeError,
+      /option maxRetryAfterMs must be an integer from 0 to 3600000, received -1/,
+    ],
+    [
+      'connections zero',
+      { ...base, connections: 0 },
+      RangeError,
+      /option connections must be an integer from 1 to 65536, received 0/,
+    ],
+    [
+      'throwOnError not boolean',
+      { ...base, throwOnError: 'yes' },
+      TypeError,
+      /option throwOnError must be a boolean, received "yes"/,
+    ],
+    ['an unknown key', { ...base, retries: 3 }, TypeError, /unknown option "retries"/],
+    [
+      'retry.maxAttempts out of range',
+      { ...base, retry: { maxAttempts: 0 } },
+      RangeError,
+      /option retry.maxAttempts must be an integer from 1 to 100, received 0/,
+    ],
+    [
+      'a header value of the wrong type',
+      { ...base, headers: { 'x-a': {} } },
+      TypeError,
+      /option headers.x-a must be a string.*received an object/,
+    ],
+    [
+      'pipeline with timeout',
+      { ...base, pipeline: pipeline('own'), timeout: 5 },
+      TypeError,
+      /option pipeline cannot be combined with timeout/,
+    ],
+  ])('rejects %s with an error naming the option and the value', (_what, options, kind, message) => {
+    expect(() => httpClient(options as HttpClientOptions)).toThrow(kind);
+    expect(() => httpClient(options as HttpClientOptions)).toThrow(message);
+  });
+
+  it.each<[string, () => Promise<unknown>, RegExp]>([
+    [
+      'json with body',
+      () => client().post('/x', { json: {}, body: 'x' }),
+      /options json and body cannot be combined/,
+    ],
+    [
+      'a URL on another origin',
+      () => client().get('http://evil.example/x'),
+      /option url must be a path or a URL on http:\/\/payments:8080/,
+    ],
+    [
+      'a negative timeout',
+      () => client().get('/x', { timeout: -5 }),
+      /option timeout must be an integer from 0/,
+    ],
+    [
+      'an empty idempotency key',
+      () => client().post('/x', { idempotencyKey: '' }),
+      /option idempotencyKey must be a non-empty string, received ""/,
+    ],
+  ])('rejects a call with %s before sending it', async (_what, call, message) => {
+    await expect(call()).rejects.toThrow(message);
+  });
+
+  it('uses the name of a pipeline of your own', async () => {
+    const own = pipeline('ledger-own', { retry: false });
+    const c = httpClient({ pipeline: own, baseUrl: 'http://ledger' });
+    expect(c.name).toBe('ledger-own');
+    expect(c.pipeline).toBe(own);
+    await c.close();
+    own.dispose();
+  });
+});
+
+const clients: ReturnType<typeof httpClient>[] = [];
+afterAll(() => Promise.all(clients.map((c) => c.close())));
+function client() {
+  const c = httpClient(base);
+  clients.push(c);
+  return c;
+}
