@@ -164,6 +164,49 @@ describe('startHttpClient', () => {
     expect(Object.keys(headers)).toEqual(['traceparent']);
   });
 
+  it('injects the caller context without a span or a histogram sample when span is false', async () => {
+    const core = testCore();
+    const server = startHttpServer(core, {
+      carrier: { 'x-correlation-id': 'c-3' },
+      getter: defaultTextMapGetter,
+      method: 'GET',
+    });
+    const headers: Record<string, string> = {};
+    server.run(() =>
+      startHttpClient(core, {
+        carrier: headers,
+        setter: defaultTextMapSetter,
+        method: 'GET',
+        url: new URL('http://inventory/'),
+        span: false,
+      }).end({ statusCode: 200 }),
+    );
+    server.end({ route: '/', statusCode: 200 });
+    const spans = await core.finished();
+    expect(spans).toHaveLength(1);
+    expect(headers.traceparent).toContain(spans[0]!.spanContext().spanId);
+    expect(headers['x-correlation-id']).toBe('c-3');
+    expect((await core.metrics.metricsText()).body).not.toMatch(
+      /http_client_request_duration_seconds_count\{/,
+    );
+  });
+
+  it('applies the allow-list when span is false', () => {
+    const core = testCore({ allowed: () => false });
+    const server = startHttpServer(core, { carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
+    const headers: Record<string, string> = {};
+    server.run(() =>
+      startHttpClient(core, {
+        carrier: headers,
+        setter: defaultTextMapSetter,
+        method: 'GET',
+        url: new URL('https://api.example.com/'),
+        span: false,
+      }),
+    );
+    expect(Object.keys(headers)).toEqual(['traceparent']);
+  });
+
   it('carries the attempt deadline in its context', async () => {
     const core = testCore();
     const deadline = performance.now() + 250;

@@ -137,6 +137,11 @@ export interface HttpClientStart<C> {
   readonly attempt?: number;
   /** The instant bounding this attempt (`ExecuteContext.deadline`), sent downstream as what remains. */
   readonly deadline?: number | undefined;
+  /**
+   * `false` injects the active context (the allow-list applied to `url`'s host) without starting a span or
+   * recording the histogram, for callers whose own client or instrumentation owns the span. @default true
+   */
+  readonly span?: boolean;
 }
 
 /** One outbound HTTP attempt in flight. */
@@ -147,6 +152,11 @@ export interface HttpClientOperation {
 
 /** Starts the client span of one HTTP attempt and injects context into the request headers. */
 export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C>): HttpClientOperation {
+  if (start.span === false) {
+    const ctx = getActive(start.deadline);
+    injectClient(core, ctx, start);
+    return { context: ctx, end: () => undefined };
+  }
   const method = normalizeMethod(start.method);
   const { hostname, protocol } = start.url;
   const port = Number(start.url.port) || (protocol === 'https:' ? 443 : 80);
@@ -159,9 +169,7 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
     'url.full': `${start.url.origin}${start.url.pathname}`,
     ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
   });
-  if (core.allowsFullContext(hostname))
-    core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
-  else core.propagator.injectMinimal(op.context, start.carrier, start.setter as TextMapSetter);
+  injectClient(core, op.context, start);
   return {
     context: op.context,
     end({ statusCode, error }) {
@@ -182,6 +190,13 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
       );
     },
   };
+}
+
+/** Everything to allow-listed hosts, `traceparent` alone to the others (DESIGN §6). */
+function injectClient<C>(core: OperationCore, ctx: Context, start: HttpClientStart<C>): void {
+  const setter = start.setter as TextMapSetter;
+  if (core.allowsFullContext(start.url.hostname)) core.propagator.inject(ctx, start.carrier, setter);
+  else core.propagator.injectMinimal(ctx, start.carrier, setter);
 }
 
 function getActive(deadline: number | undefined): Context {
