@@ -68,6 +68,19 @@ describe('keel() span and route', () => {
     expect(span?.attributes['http.route']).toBe('/tenants/:tenant/orders/:id');
   });
 
+  it('includes the mount path of a sub-application', async () => {
+    const a = app();
+    const admin = express();
+    admin.get('/users/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    a.use('/admin', admin);
+    const url = await start(a);
+    await fetch(`${url}/admin/users/3`);
+    const [span] = await h.serverSpans();
+    expect(span?.attributes['http.route']).toBe('/admin/users/:id');
+  });
+
   it('keeps the full template when a nested handler fails and the error leaves the router', async () => {
     const a = app();
     const orders = express.Router();
