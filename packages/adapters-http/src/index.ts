@@ -10,7 +10,9 @@ export {
 export type { HttpClientOptions, HttpFallback } from './client-options.js';
 export { HttpStatusError, isHttpStatusError } from './errors.js';
 export { type HttpClient, httpClient } from './http-client.js';
+export { type HeaderCarrier, type InjectHeadersOptions, injectHeaders } from './inject-headers.js';
 export type { HeadersInit } from './internal/headers.js';
+export { type KeelHandlerOptions, keelHandler, type RequestHandler } from './keel-handler.js';
 export type { HttpRequestOptions, QueryParams, QueryValue, RequestBody } from './request-options.js';
 export type { HttpResponse, ResponseBody, StatusClass } from './response.js';
 export { statusClass } from './response.js';

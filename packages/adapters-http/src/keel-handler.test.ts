@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TimeoutError } from '@keel/resilience';
+import { SpanKind } from '@opentelemetry/api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpClient, httpClient } from './http-client.js';
+import { injectHeaders } from './inject-headers.js';
+import { keelHandler, type RequestHandler } from './keel-handler.js';
+import { type TestTelemetry, testTelemetry } from './testing/telemetry.js';
+
+let t: TestTelemetry;
+let server: Server | undefined;
+let client: HttpClient | undefined;
+
+beforeAll(() => {
+  t = testTelemetry();
+});
+afterEach(async () => {
+  await client?.close();
+  if (server !== undefined) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+  }
+  client = server = undefined;
+  t.exporter.reset();
+});
+afterAll(() => t.stop());
+
+async function serve(handler: RequestHandler): Promise<HttpClient> {
+  server = createServer(
+    keelHandler(handler, { route: (req) => (req.url?.startsWith('/orders/') ? '/orders/:id' : undefined) }),
+  );
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  client = httpClient({ name: 'orders', baseUrl: `http://127.0.0.1:${port}`, retry: false });
+  return client;
+}
+
+async function serverSpan() {
+  for (let i = 0; i < 100; i++) {
+    const span = (await t.spans()).find((s) => s.kind === SpanKind.SERVER);
+    if (span !== undefined) return span;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('no server span');
+}
+
+describe('keelHandler', () => {
+  it("continues the caller's trace and names the span by the route template when the response ends", async () => {
+    const c = await serve((_req, res) => res.end('ok'));
+    await (await c.get('/orders/42')).dump();
+    const span = await serverSpan();
+    const callerSpan = (await t.spans()).find((s) => s.kind === SpanKind.CLIENT)!;
+    expect(span.name).toBe('GET /orders/:id');
+    expect(span.parentSpanContext?.spanId).toBe(callerSpan.spanContext().spanId);
+    expect(span.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it('echoes the correlation ID on the response', async () => {
+    const c = await serve((_req, res) => res.end());
+    const res = await c.get('/', { headers: { 'x-correlation-id': 'order-7' } });
+    await res.dump();
+    expect(res.headers['x-correlation-id']).toBe('order-7');
+  });
+
+  it('runs the handler in the request context, so its outbound calls continue the trace', async () => {
+    let outbound: Record<string, string> = {};
+    const c = await serve(async (_req, res) => {
+      await Promise.resolve();
+      outbound = injectHeaders({});
+      res.end();
+    });
+    await (await c.get('/')).dump();
+    expect(outbound.traceparent).toContain((await serverSpan()).spanContext().spanId);
+  });
+
+  it("answers a handler's Keel timeout with 504 and a generic failure with 500", async () => {
+    const c = await serve(async (req) => {
+      throw req.url === '/slow' ? new TimeoutError(100, 'attempt', 'inventory') : new Error('boom');
+    });
+    expect((await c.get('/slow')).status).toBe(504);
+    expect((await c.get('/other')).status).toBe(500);
+  });
+
+  it('records 499 when the client goes away before the response', async () => {
+    const c = await serve(() => undefined);
+    const controller = new AbortController();
+    const call = c.get('/orders/1', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await call.catch(() => undefined);
+    const span = await serverSpan();
+    expect(span.attributes['http.response.status_code']).toBe(499);
+    expect(span.attributes['error.type']).toBe('KEEL_ERR_CANCELLED');
+  });
+
+  it('rejects a route option that is not a function, naming it', () => {
+    expect(() => keelHandler(() => undefined, { route: '/x' as never })).toThrow(
+      /keelHandler: option route must be a function .*received "\/x"/,
+    );
+  });
+});
