@@ -9,6 +9,19 @@ const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 const TRACEPARENT = `00-${TRACE_ID}-${PARENT_ID}-01`;
 
+/** `{"items":3}` in two chunks, the second 30 ms later: it reaches the server from the socket, outside any request context. */
+function lateBody(): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoder.encode('{"items":'));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      controller.enqueue(encoder.encode('3}'));
+      controller.close();
+    },
+  });
+}
+
 let h: Harness;
 let served: Served | undefined;
 
@@ -230,7 +243,7 @@ describe('keel() trace context', () => {
     expect(line).toMatchObject({ trace_id: TRACE_ID, correlation_id: 'corr-7' });
   });
 
-  it('keeps the request context through a body parser installed after it', async () => {
+  it('keeps the request context through a body parser installed after it, for a body that arrives late', async () => {
     const a = app();
     a.use(express.json());
     a.post('/x', (req, res) => {
@@ -241,9 +254,36 @@ describe('keel() trace context', () => {
     await fetch(`${url}/x`, {
       method: 'POST',
       headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
-      body: JSON.stringify({ items: 3 }),
-    });
+      body: lateBody(),
+      duplex: 'half',
+    } as RequestInit);
     expect(h.lines.find((l) => l.msg === 'order received')).toMatchObject({ items: 3, trace_id: TRACE_ID });
+  });
+
+  it('keeps the request context through a hand-rolled stream reader that calls next() from its end event', async () => {
+    const a = app();
+    a.use((req, _res, next) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => {
+        text += chunk;
+      });
+      req.on('end', () => {
+        req.body = text;
+        next();
+      });
+    });
+    a.post('/x', (req, res) => {
+      h.telemetry.logger.info({ size: req.body.length }, 'upload received');
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/x`, {
+      method: 'POST',
+      headers: { traceparent: TRACEPARENT },
+      body: lateBody(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(h.lines.find((l) => l.msg === 'upload received')).toMatchObject({ size: 11, trace_id: TRACE_ID });
   });
 
   it('works when a body parser is installed before it', async () => {
