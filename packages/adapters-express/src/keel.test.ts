@@ -366,6 +366,22 @@ describe('keel() endings', () => {
   });
 });
 
+describe('keel() installed twice', () => {
+  it('starts one span per request when an app with keel() is mounted in another', async () => {
+    const a = app();
+    const inner = express();
+    inner.use(keel({ telemetry: h.telemetry }));
+    inner.get('/users/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    a.use('/admin', inner);
+    const url = await start(a);
+    await fetch(`${url}/admin/users/1`);
+    const spans = await h.serverSpans();
+    expect(spans.map((s) => s.name)).toEqual(['GET /admin/users/:id']);
+  });
+});
+
 describe('keel() options', () => {
   it.each([
     [{ edge: 'yes' }, /keel: option edge must be a boolean, received "yes"/],

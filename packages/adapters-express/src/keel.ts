@@ -70,8 +70,8 @@ export function keel(options?: KeelOptions): RequestHandler {
     op.echoCorrelationId(res, responseHeaders);
     res.once('finish', onFinish);
     res.once('close', onClose);
-    // Listeners added later (body parsers reading the stream, on-finished hooks) run in the request's
-    // context too; without this a parser's next() would leave the trace behind.
+    // Listeners added later run in the request's context too: a middleware that reads the body stream
+    // and calls next() from 'end' would otherwise hand the socket's (empty) context to every handler after it.
     context.bind(op.context, req);
     context.bind(op.context, res);
     if (rejectExpired) {
