@@ -117,8 +117,9 @@ function buildPipeline(name: string, options: HttpClientOptions): Pipeline {
     const value = (options as Record<string, unknown>)[key];
     if (value !== undefined) (given as Record<string, unknown>)[key] = value;
   }
-  if (given.retry !== false) {
-    const retry = isPlainObject(given.retry) ? (given.retry as RetryOptions) : {};
+  // Anything but an object (or false) is left for the pipeline to reject with its own message.
+  if (given.retry === undefined || isPlainObject(given.retry)) {
+    const retry = (given.retry ?? {}) as RetryOptions;
     const userRetryOn = retry.retryOn;
     given.retry = {
       ...retry,
@@ -128,10 +129,8 @@ function buildPipeline(name: string, options: HttpClientOptions): Pipeline {
       retryAfter: retry.retryAfter ?? httpRetryAfter,
     };
   }
-  if (given.circuitBreaker !== false) {
-    const breaker = isPlainObject(given.circuitBreaker)
-      ? (given.circuitBreaker as CircuitBreakerOptions)
-      : {};
+  if (given.circuitBreaker === undefined || isPlainObject(given.circuitBreaker)) {
+    const breaker = (given.circuitBreaker ?? {}) as CircuitBreakerOptions;
     given.circuitBreaker = { ...breaker, failureOn: breaker.failureOn ?? httpFailureOn };
   }
   return pipeline(name, given);

@@ -57,6 +57,12 @@ describe('httpClient options', () => {
       /option retry.maxAttempts must be an integer from 1 to 100, received 0/,
     ],
     [
+      'retry not an object',
+      { ...base, retry: 3 },
+      TypeError,
+      /option retry must be an options object or false, received 3/,
+    ],
+    [
       'a header value of the wrong type',
       { ...base, headers: { 'x-a': {} } },
       TypeError,
