@@ -1,0 +1,164 @@
+// Shared by the end-to-end tests: one started telemetry per file whose logs are kept raw (so a test can
+// check that a record stays on one line), servers on loopback port 0, and closing what a test opened.
+import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { startTelemetry, type Telemetry, type TelemetryOptions } from '@keel/telemetry';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { Express } from 'express';
+import pino from 'pino';
+
+export interface E2e {
+  readonly telemetry: Telemetry;
+  readonly exporter: InMemorySpanExporter;
+  /** Every chunk the logger wrote, as written. */
+  readonly raw: string[];
+  /** Every log record so far, parsed. */
+  records(): Record<string, unknown>[];
+  /** Finished spans of `kind` (all when omitted), after a flush. */
+  spans(kind?: SpanKind): Promise<ReadableSpan[]>;
+  /** Forgets the spans and log lines recorded so far. */
+  reset(): void;
+  shutdown(): Promise<void>;
+}
+
+export function startE2e(options: Partial<TelemetryOptions> = {}): E2e {
+  const exporter = new InMemorySpanExporter();
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      raw.push(String(chunk));
+      done();
+    },
+  });
+  const telemetry = startTelemetry({
+    serviceName: 'keel-e2e',
+    logger: pino({ level: 'info' }, sink),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    traceStore: false,
+    processMetrics: false,
+    ...options,
+  });
+  return {
+    telemetry,
+    exporter,
+    raw,
+    records: () =>
+      raw.flatMap((chunk) =>
+        chunk
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l)),
+      ),
+    async spans(kind) {
+      await telemetry.forceFlush();
+      const all = exporter.getFinishedSpans();
+      return kind === undefined ? all : all.filter((s) => s.kind === kind);
+    },
+    reset() {
+      exporter.reset();
+      raw.length = 0;
+    },
+    async shutdown() {
+      await telemetry.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
+
+export { SpanKind };
+
+/** Something a test opened and must close. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** Collects what a test opens, to close it all in `afterEach`. */
+export class Opened {
+  readonly #items: Closable[] = [];
+
+  add<T extends Closable>(item: T): T {
+    this.#items.push(item);
+    return item;
+  }
+
+  async closeAll(): Promise<void> {
+    const items = this.#items.splice(0).reverse();
+    for (const item of items) await item.close();
+  }
+}
+
+export interface Served extends Closable {
+  readonly url: string;
+}
+
+/** Serves `app` on `host` (127.0.0.1 by default), on a port of the system's choosing. */
+export async function serve(app: Express, host = '127.0.0.1'): Promise<Served> {
+  const server = app.listen(0, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * A request with headers exactly as given, repeats and casing included (`[name, value]` pairs), on
+ * `node:http`: what a test needs to play a caller that fetch would normalise away.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: [string, string][]; body?: string; agent?: Agent } = {},
+): Promise<RawResponse> {
+  // Raw header arrays skip Node's defaults, Host included, which HTTP/1.1 requires.
+  const flat = ['host', new URL(url).host, ...(options.headers ?? []).flat()];
+  if (options.body !== undefined) flat.push('content-type', 'application/json');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: flat, ...(options.agent ? { agent: options.agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Header names and values a strict receiver accepts: a token, and visible ASCII with inner spaces. */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+export const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
+export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[0-3]$/;
+
+/** Polls `condition` until it holds (up to 2 s) — for what a server does after the caller has its answer. */
+export async function eventually(condition: () => boolean): Promise<void> {
+  const until = Date.now() + 2_000;
+  while (!condition() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+}
