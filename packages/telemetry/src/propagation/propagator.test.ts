@@ -47,6 +47,37 @@ describe('KeelPropagator round trip', () => {
     );
   });
 
+  it('keeps the Level 2 random flag on the traceparent of a child span, whose own flags lost it', () => {
+    const propagator = keelPropagator();
+    const ctx = propagator.extract(
+      ROOT_CONTEXT,
+      { traceparent: `00-${TRACE_ID}-${SPAN_ID}-03` },
+      defaultTextMapGetter,
+    );
+    // What OpenTelemetry's SDK makes of a child: same trace, new span ID, flags from the sampler only.
+    const child = trace.setSpanContext(ctx, { traceId: TRACE_ID, spanId: 'b7ad6b7169203331', traceFlags: 1 });
+    const out: Record<string, string> = {};
+    propagator.inject(child, out, defaultTextMapSetter);
+    expect(out.traceparent).toBe(`00-${TRACE_ID}-b7ad6b7169203331-03`);
+  });
+
+  it('does not set the random flag on another trace started under a random caller', () => {
+    const propagator = keelPropagator();
+    const ctx = propagator.extract(
+      ROOT_CONTEXT,
+      { traceparent: `00-${TRACE_ID}-${SPAN_ID}-02` },
+      defaultTextMapGetter,
+    );
+    const other = trace.setSpanContext(ctx, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    const out: Record<string, string> = {};
+    propagator.inject(other, out, defaultTextMapSetter);
+    expect(out.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+  });
+
   it('never forwards trace-flag bits the spec does not define', () => {
     expect(roundTrip({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-ff` }).traceparent).toBe(
       `00-${TRACE_ID}-${SPAN_ID}-03`,

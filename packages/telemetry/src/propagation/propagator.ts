@@ -19,6 +19,7 @@ import {
   parseDeadlineHeader,
   parseGrpcTimeout,
 } from './deadline-header.js';
+import { rememberRandomTrace, withRandomFlag } from './random-trace.js';
 import { formatTraceparent, parseTraceparent, TRACEPARENT_HEADER } from './traceparent.js';
 import { parseTracestate, TRACESTATE_HEADER, TRACESTATE_MAX_LENGTH, tracestateHeader } from './tracestate.js';
 
@@ -98,7 +99,7 @@ export class KeelPropagator implements TextMapPropagator {
   injectMinimal(ctx: Context, carrier: unknown, setter: TextMapSetter): SpanContext | undefined {
     const spanContext = trace.getSpanContext(ctx);
     if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
-    setter.set(carrier, TRACEPARENT_HEADER, formatTraceparent(spanContext));
+    setter.set(carrier, TRACEPARENT_HEADER, formatTraceparent(withRandomFlag(ctx, spanContext)));
     return spanContext;
   }
 
@@ -106,7 +107,7 @@ export class KeelPropagator implements TextMapPropagator {
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     let next = this.#extractLocal(ctx, carrier, getter);
     const remote = this.#remote(carrier, getter);
-    if (remote !== undefined) next = trace.setSpanContext(next, remote);
+    if (remote !== undefined) next = rememberRandomTrace(trace.setSpanContext(next, remote), remote);
     const baggage = parseBaggage(joined(getter.get(carrier, BAGGAGE_HEADER), BAGGAGE_MAX_BYTES));
     return baggage === undefined ? next : propagation.setBaggage(next, baggage);
   }
