@@ -6,6 +6,12 @@ import { command, flag, option, sourceState, versionOf } from './lib/cli.js';
 import { interleave, machine, median, pairedMedian, quantile, serve } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
+import {
+  countingBatch,
+  histogramCount as countOf,
+  devNullLogger,
+  keelTelemetry,
+} from './lib/telemetry-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = fileURLToPath(import.meta.url);
@@ -33,50 +39,8 @@ function answer(res, id) {
   res.end(body);
 }
 
-/** A BatchSpanProcessor over an exporter that drops spans and counts them. */
-async function countingBatch() {
-  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace');
-  const exporter = {
-    exported: 0,
-    export(spans, done) {
-      this.exported += spans.length;
-      done({ code: 0 });
-    },
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  const processor = new BatchSpanProcessor({ exporter });
-  return {
-    processor,
-    usage: async () => {
-      await processor.forceFlush();
-      return { spans: exporter.exported };
-    },
-  };
-}
-
-async function devNullLogger() {
-  const { default: pino } = await import('pino');
-  return pino(pino.destination({ dest: '/dev/null', sync: false }));
-}
-
-/** Keel's telemetry as both the keel server and the micro measurement run it. */
-async function keelTelemetry(processor) {
-  const { startTelemetry } = await import('@keel/telemetry');
-  return startTelemetry({
-    serviceName: 'bench',
-    processMetrics: false,
-    traceStore: false,
-    spanProcessors: [processor],
-    logger: await devNullLogger(),
-  });
-}
-
-/** Counts of the duration histogram's observations, to show each request was recorded once. */
-async function histogramCount(registry) {
-  const metric = await registry.getSingleMetric('http_server_request_duration_seconds').get();
-  return metric.values.filter((v) => v.metricName.endsWith('_count')).reduce((sum, v) => sum + v.value, 0);
-}
+const HISTOGRAM = 'http_server_request_duration_seconds';
+const histogramCount = (registry) => countOf(registry, HISTOGRAM);
 
 async function keelServer(counter, accessLog) {
   const { defaultTextMapGetter: getter } = await import('@opentelemetry/api');

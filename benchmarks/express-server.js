@@ -1,0 +1,230 @@
+// Express 5 hello-world servers, each in a child process of its own, under autocannon: bare Express, Keel's
+// middleware + error handler + /metrics, and the usual OpenTelemetry + prom-client + pino-http stack.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { command, option, sourceState, versionOf } from './lib/cli.js';
+import { machine, promiseHooksOn } from './lib/harness.js';
+import { loadTable, runLoad, summariseLoad } from './lib/load.js';
+import { serveChild } from './lib/server-child.js';
+import { countingBatch, devNullLogger, histogramCount, keelTelemetry } from './lib/telemetry-setup.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const script = fileURLToPath(import.meta.url);
+const require = createRequire(import.meta.url);
+const ROUTE = '/orders/:id';
+const HISTOGRAM = 'http_server_request_duration_seconds';
+
+// ---------------------------------------------------------------- the servers (child side)
+
+function order(req, res) {
+  res.json({ id: req.params.id, status: 'shipped', items: 3, total: 42.5 });
+}
+
+/** The node:http server around an app; counts what it serves and says whether promise hooks are on. */
+function serverOf(http, app, counter, extra) {
+  const server = http.createServer(function serve(req, res) {
+    counter.served++;
+    app(req, res);
+  });
+  return {
+    server,
+    ...extra,
+    usage: async () => ({ hooks: promiseHooksOn(), ...(extra?.usage ? await extra.usage() : {}) }),
+  };
+}
+
+async function bareApp() {
+  const { default: express } = await import('express');
+  const app = express();
+  app.get(ROUTE, order);
+  return app;
+}
+
+async function keelServer(counter, accessLog) {
+  const batch = await countingBatch();
+  const telemetry = await keelTelemetry(batch.processor);
+  const { default: express } = await import('express');
+  const { keel, keelErrorHandler, metricsRoute } = await import('@keel/express');
+  const app = express();
+  app.use(keel({ telemetry, accessLog }));
+  app.get('/metrics', metricsRoute(telemetry));
+  app.get(ROUTE, order);
+  app.use(keelErrorHandler());
+  return serverOf(await import('node:http'), app, counter, {
+    usage: async () => ({
+      ...(await batch.usage()),
+      observations: await histogramCount(telemetry.metrics.registry, HISTOGRAM),
+    }),
+    close: () => telemetry.shutdown(),
+  });
+}
+
+const SERVERS = {
+  bare: {
+    label: 'bare Express 5',
+    perRequest: 'the route',
+    build: async (counter) => serverOf(await import('node:http'), await bareApp(), counter),
+  },
+  'bare-als': {
+    label: 'bare Express 5, an AsyncLocalStorage entered once (the floor)',
+    perRequest: 'the route; async_hooks on for every promise and resource (Node 22)',
+    async build(counter) {
+      // What any context propagation switches on, before a single span: Keel's and OpenTelemetry's alike.
+      new AsyncLocalStorage().enterWith({ floor: true });
+      return serverOf(await import('node:http'), await bareApp(), counter);
+    },
+  },
+  keel: {
+    label: 'Keel: `keel({ telemetry })` + `keelErrorHandler()` + `metricsRoute`',
+    perRequest: 'context + server span + histogram (exemplar) + access log line + correlation ID echoed',
+    build: (counter) => keelServer(counter, true),
+  },
+  'keel-nolog': {
+    label: 'Keel, `accessLog: false` (breakdown)',
+    perRequest: 'the same without the log line',
+    build: (counter) => keelServer(counter, false),
+  },
+  otel: {
+    label: 'OpenTelemetry http + express instrumentation + prom-client + pino-http',
+    perRequest: 'http server span + express spans + prom-client histogram + pino-http log line',
+    async build(counter) {
+      const { NodeSDK } = await import('@opentelemetry/sdk-node');
+      const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
+      const { ExpressInstrumentation } = await import('@opentelemetry/instrumentation-express');
+      const batch = await countingBatch();
+      const sdk = new NodeSDK({
+        serviceName: 'bench',
+        instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+        spanProcessors: [batch.processor],
+        // As in Keel: empty lists, or NodeSDK would start OTLP metric and log exporters.
+        metricReaders: [],
+        logRecordProcessors: [],
+      });
+      sdk.start();
+      // Both instrumentations patch through require-in-the-middle: an ESM `import` of http or express is
+      // not seen unless node runs with the ESM loader hook (--experimental-loader=@opentelemetry/
+      // instrumentation/hook.mjs). This contender requires both after sdk.start(), and checks the patches took.
+      const http = require('node:http');
+      const express = require('express');
+      if (http.Server.prototype.emit.__wrapped !== true) throw new Error('otel: http.Server was not patched');
+      if (express.application.use.__wrapped !== true) throw new Error('otel: express was not patched');
+      const { Histogram, Registry } = await import('prom-client');
+      const { default: pinoHttp } = await import('pino-http');
+      const registry = new Registry();
+      const histogram = new Histogram({
+        name: HISTOGRAM,
+        help: 'Duration of HTTP server requests.',
+        labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+        registers: [registry],
+      });
+      const app = express();
+      app.use(pinoHttp({ logger: await devNullLogger() }));
+      app.use(function metrics(req, res, next) {
+        const stop = histogram.startTimer({ http_request_method: req.method });
+        res.on('finish', () =>
+          stop({
+            http_route: req.route === undefined ? '' : req.baseUrl + req.route.path,
+            http_response_status_code: res.statusCode,
+          }),
+        );
+        next();
+      });
+      app.get('/metrics', async (_req, res) => {
+        res.set('content-type', registry.contentType).end(await registry.metrics());
+      });
+      app.get(ROUTE, order);
+      app.use(function errors(error, req, res, _next) {
+        req.log.error({ err: error }, 'request failed');
+        res.status(500).json({ error: 'internal' });
+      });
+      return serverOf(http, app, counter, {
+        usage: async () => ({
+          ...(await batch.usage()),
+          observations: await histogramCount(registry, HISTOGRAM),
+        }),
+        close: () => sdk.shutdown(),
+      });
+    },
+  },
+};
+
+// ---------------------------------------------------------------- report (parent side)
+
+function markdown(meta, rows, hooks) {
+  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
+  return [
+    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
+    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+    `Command: ${meta.command}`,
+    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s · ` +
+      `promise hooks on: ${hooks}`,
+    '',
+    loadTable({ ...meta.load, path: '/orders/42' }, rows),
+  ].join('\n');
+}
+
+async function main() {
+  const log = (line) => process.stderr.write(`${line}\n`);
+  const out = option('out', join(here, 'results', 'express-server.json'));
+  const only = option('only', undefined)?.split(',');
+  const ids = Object.keys(SERVERS).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+  const loadOptions = {
+    rounds: Number(option('rounds', 4)),
+    seconds: Number(option('duration', 5)),
+    warmup: Number(option('warmup', 3)),
+    connections: Number(option('connections', 10)),
+    pipelining: Number(option('pipelining', 1)),
+  };
+  const started = Date.now();
+  const loadStart = loadavg()[0];
+  const servers = await runLoad({ script, ids, path: '/orders/42', ...loadOptions, log });
+  const rows = summariseLoad(servers, SERVERS);
+  const hooks = servers.map((s) => `${s.id} ${s.final.hooks ? 'yes' : 'no'}`).join(' · ');
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    v8: process.versions.v8,
+    execArgv: process.execArgv,
+    ...machine(),
+    loadStart,
+    loadEnd: loadavg()[0],
+    command: command(import.meta.url),
+    keelSource: sourceState(['packages/adapters-express/src', 'packages/telemetry/src']),
+    versions: Object.fromEntries(
+      [
+        'express',
+        '@opentelemetry/sdk-node',
+        '@opentelemetry/instrumentation-http',
+        '@opentelemetry/instrumentation-express',
+        'prom-client',
+        'pino-http',
+        'autocannon',
+      ].map((p) => [p, versionOf(p)]),
+    ),
+    load: loadOptions,
+    durationS: (Date.now() - started) / 1000,
+  };
+  const table = markdown(meta, rows, hooks);
+  process.stdout.write(`${table}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ meta, load: rows, markdown: table }, null, 2)}\n`);
+  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+}
+
+const served = process.argv.indexOf('--serve');
+if (served >= 0) {
+  const id = process.argv[served + 1];
+  const counter = { served: 0 };
+  if (!Object.hasOwn(SERVERS, id)) throw new Error(`unknown contender ${id}`);
+  await serveChild(() => SERVERS[id].build(counter), counter);
+} else {
+  await main();
+}

@@ -1,0 +1,348 @@
+// Outbound calls: Keel's `httpClient` (pipeline + client span per attempt) against bare undici, each client
+// in a child process of its own, against one plain node:http server in another child. One client runs at a
+// time, with a fixed number of calls in flight for a fixed time, in an order that rotates each round.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { command, option, sourceState, versionOf } from './lib/cli.js';
+import { machine, median, pairedMedian, promiseHooksOn } from './lib/harness.js';
+import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
+import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const script = fileURLToPath(import.meta.url);
+const PATH = '/orders/42';
+const BODY = JSON.stringify({ id: '42', status: 'shipped', items: 3, total: 42.5 });
+
+// ---------------------------------------------------------------- the server (child side)
+
+async function target(counter) {
+  const http = await import('node:http');
+  const server = http.createServer(function order(req, res) {
+    counter.served++;
+    // Read (and ignore) the request, as a real service does before answering.
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) });
+    res.end(BODY);
+  });
+  return { server };
+}
+
+// ---------------------------------------------------------------- the clients (child side)
+
+function expectOk(status) {
+  if (status !== 200) throw new Error(`unexpected status ${status}`);
+}
+
+async function bareClient(origin) {
+  const { Agent } = await import('undici');
+  // What httpClient builds when `connections` is not set: undici's defaults.
+  const agent = new Agent({});
+  return {
+    async call() {
+      const { statusCode, body } = await agent.request({ origin, path: PATH, method: 'GET' });
+      await body.json();
+      expectOk(statusCode);
+    },
+    close: () => agent.close(),
+  };
+}
+
+async function keelClient(origin, usage) {
+  const { httpClient } = await import('@keel/http');
+  const client = httpClient({ name: 'orders', baseUrl: origin });
+  return {
+    async call() {
+      const res = await client.get(PATH);
+      await res.json();
+      expectOk(res.status);
+    },
+    usage,
+    close: () => client.close(),
+  };
+}
+
+const CLIENTS = {
+  bare: {
+    label: 'bare undici',
+    perCall: '`agent.request()` on an `Agent` with default settings, body read as JSON',
+    build: bareClient,
+  },
+  'bare-als': {
+    label: 'bare undici, an AsyncLocalStorage entered once (the floor)',
+    perCall: 'the same; async_hooks on for every promise and resource (Node 22)',
+    build(origin) {
+      new AsyncLocalStorage().enterWith({ floor: true });
+      return bareClient(origin);
+    },
+  },
+  keel: {
+    label: 'Keel `httpClient`, telemetry started',
+    perCall:
+      'default pipeline (total timeout 30 s, retry 3 attempts, ratio breaker, attempt timeout 10 s) + client span + histogram + injected headers',
+    async build(origin) {
+      const batch = await countingBatch();
+      await keelTelemetry(batch.processor);
+      return keelClient(origin, batch.usage);
+    },
+  },
+  'keel-detached': {
+    label: 'Keel `httpClient`, no `startTelemetry()`',
+    perCall: 'the same pipeline; detached telemetry (no-op spans, context still propagated)',
+    build: (origin) => keelClient(origin),
+  },
+};
+
+const cpuMicros = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** `concurrency` loops of sequential calls for `seconds`; latency in a native histogram (ns). */
+async function drive(call, seconds, concurrency) {
+  const latency = createHistogram();
+  let calls = 0;
+  const cpu0 = cpuMicros();
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(seconds * 1e9));
+  async function loop() {
+    for (let start = process.hrtime.bigint(); start < end; start = process.hrtime.bigint()) {
+      await call();
+      latency.record(process.hrtime.bigint() - start);
+      calls++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
+  const cpu = cpuMicros() - cpu0;
+  return {
+    rps: calls / (wallUs / 1e6),
+    p50: latency.percentile(50) / 1e6,
+    p99: latency.percentile(99) / 1e6,
+    calls,
+    cpuUsPerCall: cpu / calls,
+    busy: cpu / wallUs,
+  };
+}
+
+async function clientChild(id, origin) {
+  const contender = await CLIENTS[id].build(origin);
+  await contender.call();
+  let total = 1;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (msg) => {
+    try {
+      if (msg.type === 'run') {
+        const result = await drive(contender.call, msg.seconds, msg.concurrency);
+        total += result.calls;
+        const usage = contender.usage ? await contender.usage() : {};
+        process.send({ type: 'done', ...result, total, hooks: promiseHooksOn(), ...usage });
+      } else if (msg.type === 'stop') {
+        await contender.close();
+        process.exit(0);
+      }
+    } catch (error) {
+      process.send({ type: 'error', message: error instanceof Error ? error.stack : String(error) });
+    }
+  });
+  process.send({ type: 'ready' });
+}
+
+// ---------------------------------------------------------------- orchestration (parent side)
+
+function startClient(id, origin) {
+  const child = fork(script, ['--client', id, origin], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () =>
+    new Promise((resolve, reject) => {
+      const onExit = (code, signal) => reject(new Error(`${id}: exited (${signal ?? code})`));
+      child.once('exit', onExit);
+      child.once('message', (msg) => {
+        child.off('exit', onExit);
+        if (msg.type === 'error') reject(new Error(`${id}: ${msg.message}`));
+        else resolve(msg);
+      });
+    });
+  const ready = next();
+  return {
+    id,
+    ready,
+    samples: [],
+    run(seconds, concurrency) {
+      const done = next();
+      child.send({ type: 'run', seconds, concurrency });
+      return done;
+    },
+    stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      return exited.finally(() => clearTimeout(timer));
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+const serverCpu = (u) => u.cpu.user + u.cpu.system;
+
+async function runClients({ ids, rounds, seconds, warmup, concurrency, log }) {
+  const server = await startServerChild(script, 'target', { execArgv: process.execArgv });
+  const origin = `http://127.0.0.1:${server.port}`;
+  const clients = [];
+  try {
+    // One at a time, so no client starts (imports, JIT) while another is measured.
+    for (const id of ids) {
+      const c = startClient(id, origin);
+      clients.push(c);
+      await c.ready;
+    }
+    for (const c of clients) {
+      const w = await c.run(warmup, concurrency);
+      log(`warm-up ${c.id}: ${w.calls} calls, ${w.rps.toFixed(0)} req/s`);
+    }
+    for (let round = 0; round < rounds; round++) {
+      const started = Date.now();
+      for (let i = 0; i < clients.length; i++) {
+        const c = clients[(i + round) % clients.length];
+        const before = await server.usage();
+        const r = await c.run(seconds, concurrency);
+        const after = await server.usage();
+        c.samples.push({ ...r, serverCpuUsPerCall: (serverCpu(after) - serverCpu(before)) / r.calls });
+        c.final = r;
+      }
+      log(`round ${round + 1}/${rounds}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await Promise.allSettled(clients.map((c) => c.stop()));
+    await server.stop();
+    killChildren();
+  }
+  return clients.map(({ id, samples, final }) => ({ id, samples, final }));
+}
+
+function summarise(clients) {
+  const bare = clients.find((c) => c.id === 'bare');
+  const col = (c, key) => c.samples.map((x) => x[key]);
+  const perRound = (c, key, f) => c.samples.map((x, i) => f(x[key], bare.samples[i][key]));
+  return clients.map((c) => ({
+    id: c.id,
+    label: CLIENTS[c.id].label,
+    perCall: CLIENTS[c.id].perCall,
+    rps: median(col(c, 'rps')),
+    rpsVsBare: median(perRound(c, 'rps', (x, b) => x / b)),
+    rpsVsBareRange: [
+      Math.min(...perRound(c, 'rps', (x, b) => x / b)),
+      Math.max(...perRound(c, 'rps', (x, b) => x / b)),
+    ],
+    p50Ms: median(col(c, 'p50')),
+    p99Ms: median(col(c, 'p99')),
+    cpuUsPerCall: median(col(c, 'cpuUsPerCall')),
+    cpuOverheadUs: c === bare ? 0 : pairedMedian(col(c, 'cpuUsPerCall'), col(bare, 'cpuUsPerCall')),
+    cpuVsBare: median(perRound(c, 'cpuUsPerCall', (x, b) => x / b)),
+    clientBusy: median(col(c, 'busy')),
+    serverCpuUsPerCall: median(col(c, 'serverCpuUsPerCall')),
+    hooks: c.final.hooks,
+    spansPerCall: c.final.spans === undefined ? null : c.final.spans / c.final.total,
+    samples: c.samples,
+  }));
+}
+
+function markdown(meta, rows) {
+  const o = meta.load;
+  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
+  const out = [
+    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
+    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+    `Command: ${meta.command}`,
+    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
+    '',
+    `**Client calls** — each client in its own process, ${o.concurrency} calls in flight, \`GET ${PATH}\` to a plain \`node:http\` server (its own process) on 127.0.0.1; ` +
+      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per client, one client at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +
+      'Client CPU is user + system time of the client process per call.',
+    '',
+    '| contender | per call | req/s | ÷ bare (min–max) | p50 ms | p99 ms | client CPU µs/call | over bare | CPU ÷ bare | client busy | server CPU µs/call | hooks |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const isBare = r.id === 'bare';
+    const [lo, hi] = r.rpsVsBareRange;
+    out.push(
+      `| ${r.label} | ${r.perCall} | ${r.rps.toFixed(0)} | ${isBare ? '1×' : `${r.rpsVsBare.toFixed(2)}× (${lo.toFixed(2)}–${hi.toFixed(2)})`} | ` +
+        `${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuUsPerCall.toFixed(1)} | ${isBare ? '—' : `+${r.cpuOverheadUs.toFixed(1)}`} | ` +
+        `${isBare ? '1' : r.cpuVsBare.toFixed(2)}× | ${(r.clientBusy * 100).toFixed(0)} % | ${r.serverCpuUsPerCall.toFixed(1)} | ${r.hooks ? 'on' : 'off'} |`,
+    );
+  }
+  const spans = rows
+    .filter((r) => r.spansPerCall !== null)
+    .map((r) => `${r.id} ${r.spansPerCall.toFixed(3)}`);
+  out.push(
+    '',
+    '"Client busy" is client CPU time ÷ wall time (100 % = one core): near 100 % the client is the bottleneck and req/s ' +
+      'measures it; well below, the server (sharing the 2 cores) limits throughput and "CPU ÷ bare" is the fairer ratio. ' +
+      '"hooks": whether async_hooks promise hooks were on in the client process.' +
+      (spans.length === 0 ? '' : ` Spans exported per call: ${spans.join(' · ')}.`),
+  );
+  return out.join('\n');
+}
+
+async function main() {
+  const log = (line) => process.stderr.write(`${line}\n`);
+  const out = option('out', join(here, 'results', 'http-client.json'));
+  const only = option('only', undefined)?.split(',');
+  const ids = Object.keys(CLIENTS).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+  const loadOptions = {
+    rounds: Number(option('rounds', 5)),
+    seconds: Number(option('duration', 4)),
+    warmup: Number(option('warmup', 3)),
+    concurrency: Number(option('concurrency', 10)),
+  };
+  const started = Date.now();
+  const loadStart = loadavg()[0];
+  const rows = summarise(await runClients({ ids, ...loadOptions, log }));
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    v8: process.versions.v8,
+    execArgv: process.execArgv,
+    ...machine(),
+    loadStart,
+    loadEnd: loadavg()[0],
+    command: command(import.meta.url),
+    keelSource: sourceState([
+      'packages/adapters-http/src',
+      'packages/telemetry/src',
+      'packages/resilience/src',
+    ]),
+    versions: Object.fromEntries(['undici', '@opentelemetry/sdk-node'].map((p) => [p, versionOf(p)])),
+    load: loadOptions,
+    durationS: (Date.now() - started) / 1000,
+  };
+  const table = markdown(meta, rows);
+  process.stdout.write(`${table}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ meta, clients: rows, markdown: table }, null, 2)}\n`);
+  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+}
+
+const served = process.argv.indexOf('--serve');
+const client = process.argv.indexOf('--client');
+if (served >= 0) {
+  const counter = { served: 0 };
+  await serveChild(() => target(counter), counter);
+} else if (client >= 0) {
+  const id = process.argv[client + 1];
+  if (!Object.hasOwn(CLIENTS, id)) throw new Error(`unknown contender ${id}`);
+  await clientChild(id, process.argv[client + 2]);
+} else {
+  await main();
+}
