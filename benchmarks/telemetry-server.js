@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { command, flag, option, sourceState, versionOf } from './lib/cli.js';
@@ -261,6 +262,7 @@ function markdown(meta, load, micro) {
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')}`,
     `Command: ${meta.command}`,
+    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
   ];
   if (load) out.push('', loadTable({ ...meta.load, path: '/orders/42' }, load));
   if (micro) {
@@ -299,6 +301,7 @@ async function main() {
     settleMs: Number(option('micro-settle-ms', 40)),
   };
   const started = Date.now();
+  const loadStart = loadavg()[0];
   let micro;
   if (!flag('skip-micro')) {
     const slots = await interleave({
@@ -341,9 +344,10 @@ async function main() {
     ),
     load: load && loadOptions,
     micro: micro && microOptions,
-    durationS: 0,
+    loadStart,
+    loadEnd: loadavg()[0],
+    durationS: (Date.now() - started) / 1000,
   };
-  meta.durationS = (Date.now() - started) / 1000;
   const table = markdown(meta, load, micro);
   process.stdout.write(`${table}\n`);
   mkdirSync(dirname(out), { recursive: true });
