@@ -129,9 +129,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     );
   }
   const serviceName = process.env.OTEL_SERVICE_NAME || options.serviceName;
-  const propagator = keelPropagator(
-    options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader },
-  );
+  const propagator = keelPropagator({
+    randomTraceIds: true,
+    ...(options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader }),
+  });
   const tracing = startTracing({
     serviceName: options.serviceName,
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),

@@ -78,6 +78,41 @@ describe('KeelPropagator round trip', () => {
     expect(out.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   });
 
+  describe('with randomTraceIds (the SDK startTelemetry starts draws trace IDs at random)', () => {
+    const propagator = keelPropagator({ randomTraceIds: true });
+    const local = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+
+    it('marks a trace started in this process random', () => {
+      const out: Record<string, string> = {};
+      propagator.inject(trace.setSpanContext(ROOT_CONTEXT, local), out, defaultTextMapSetter);
+      expect(out.traceparent).toBe(`00-${local.traceId}-${local.spanId}-03`);
+    });
+
+    it('never marks a trace continued from a caller that did not, since only its origin knows', () => {
+      const ctx = propagator.extract(
+        ROOT_CONTEXT,
+        { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` },
+        defaultTextMapGetter,
+      );
+      const child = trace.setSpanContext(ctx, { traceId: TRACE_ID, spanId: local.spanId, traceFlags: 1 });
+      const out: Record<string, string> = {};
+      propagator.inject(child, out, defaultTextMapSetter);
+      expect(out.traceparent).toBe(`00-${TRACE_ID}-${local.spanId}-01`);
+    });
+
+    it('passes an extracted context through unchanged when no span was started', () => {
+      expect(roundTrip({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` }, propagator).traceparent).toBe(
+        `00-${TRACE_ID}-${SPAN_ID}-01`,
+      );
+    });
+
+    it('rejects a randomTraceIds that is not a boolean, naming it', () => {
+      expect(() => keelPropagator({ randomTraceIds: 'yes' as unknown as boolean })).toThrow(
+        /options\.randomTraceIds must be a boolean, received yes/,
+      );
+    });
+  });
+
   it('never forwards trace-flag bits the spec does not define', () => {
     expect(roundTrip({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-ff` }).traceparent).toBe(
       `00-${TRACE_ID}-${SPAN_ID}-03`,

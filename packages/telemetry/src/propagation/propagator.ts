@@ -19,7 +19,7 @@ import {
   parseDeadlineHeader,
   parseGrpcTimeout,
 } from './deadline-header.js';
-import { rememberRandomTrace, withRandomFlag } from './random-trace.js';
+import { rememberExtractedTrace, withRandomFlag } from './random-trace.js';
 import { formatTraceparent, parseTraceparent, TRACEPARENT_HEADER } from './traceparent.js';
 import { parseTracestate, TRACESTATE_HEADER, TRACESTATE_MAX_LENGTH, tracestateHeader } from './tracestate.js';
 
@@ -30,6 +30,12 @@ export interface KeelPropagatorOptions {
    * @default 'x-correlation-id'
    */
   correlationHeader?: string;
+  /**
+   * Trace IDs this process starts are random (OpenTelemetry's default ID generator), so traces started
+   * here go out with the Level 2 random flag. Leave it off under an ID generator that is not random
+   * (time-based IDs, for one). @default false; `startTelemetry` turns it on for the SDK it starts
+   */
+  randomTraceIds?: boolean;
 }
 
 /** What {@link KeelPropagator.extractEdge} returns: a context without the caller's trace, and that trace. */
@@ -70,11 +76,18 @@ function resolveCorrelationHeader(option: unknown): string {
 export class KeelPropagator implements TextMapPropagator {
   readonly #correlationHeader: string;
   readonly #fields: readonly string[];
+  readonly #randomTraceIds: boolean;
 
   /** Resolves and validates `options` once; see {@link keelPropagator}. */
   constructor(options: KeelPropagatorOptions = {}) {
     this.#correlationHeader = resolveCorrelationHeader(options.correlationHeader);
     this.#fields = [...new Set([...RESERVED, this.#correlationHeader, REQUEST_ID_HEADER])];
+    if (options.randomTraceIds !== undefined && typeof options.randomTraceIds !== 'boolean') {
+      throw new TypeError(
+        `keelPropagator: options.randomTraceIds must be a boolean, received ${String(options.randomTraceIds)}`,
+      );
+    }
+    this.#randomTraceIds = options.randomTraceIds === true;
   }
 
   /** Writes trace context, baggage, correlation ID and remaining deadline of `ctx` into `carrier`. */
@@ -99,7 +112,11 @@ export class KeelPropagator implements TextMapPropagator {
   injectMinimal(ctx: Context, carrier: unknown, setter: TextMapSetter): SpanContext | undefined {
     const spanContext = trace.getSpanContext(ctx);
     if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
-    setter.set(carrier, TRACEPARENT_HEADER, formatTraceparent(withRandomFlag(ctx, spanContext)));
+    setter.set(
+      carrier,
+      TRACEPARENT_HEADER,
+      formatTraceparent(withRandomFlag(ctx, spanContext, this.#randomTraceIds)),
+    );
     return spanContext;
   }
 
@@ -107,7 +124,7 @@ export class KeelPropagator implements TextMapPropagator {
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     let next = this.#extractLocal(ctx, carrier, getter);
     const remote = this.#remote(carrier, getter);
-    if (remote !== undefined) next = rememberRandomTrace(trace.setSpanContext(next, remote), remote);
+    if (remote !== undefined) next = rememberExtractedTrace(trace.setSpanContext(next, remote), remote);
     const baggage = parseBaggage(joined(getter.get(carrier, BAGGAGE_HEADER), BAGGAGE_MAX_BYTES));
     return baggage === undefined ? next : propagation.setBaggage(next, baggage);
   }
