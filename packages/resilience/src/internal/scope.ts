@@ -1,6 +1,5 @@
 import type { Context } from '@opentelemetry/api';
 import type { EventChannel, PolicyName, ResilienceEventKind } from '../events.js';
-import { now } from './clock.js';
 
 /** Something that must hear when a scope is aborted: a child scope, a race, a sleep, a queue entry. */
 export interface AbortListener {
@@ -119,6 +118,7 @@ export class Call extends Scope {
     deadline: number | undefined,
     inheritedDeadline: number | undefined,
     abortable: boolean,
+    startedAt: number,
   ) {
     super(undefined, undefined, deadline);
     this.inheritedDeadline = inheritedDeadline;
@@ -127,7 +127,7 @@ export class Call extends Scope {
     this.events = events;
     this.fn = fn;
     this.context = ctx;
-    this.startedAt = now();
+    this.startedAt = startedAt;
   }
 
   emit(
