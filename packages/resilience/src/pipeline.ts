@@ -333,7 +333,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       if (signal?.aborted)
         return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
       if (launch === undefined) {
-        const call = new Call(name, events, fn, ctx, deadline, inherited, signal !== undefined, start);
+        const call = new Call(name, events, fn, deadline, signal !== undefined, start);
         if (deadline !== undefined) guard(call, deadline - start, deadline === inherited);
         return (
           deadline === inherited
@@ -341,11 +341,8 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
             : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
         ) as Promise<T>;
       }
-      const call = new StandardCall(name, events, fn, ctx, deadline, inherited, signal !== undefined, start);
-      const promise = new Promise<T>((resolve, reject) => {
-        call.resolve = resolve as (value: unknown) => void;
-        call.reject = reject;
-      });
+      const call = new StandardCall(name, events, fn, deadline, signal !== undefined, start);
+      const promise = call.promise() as Promise<T>;
       call.done = done;
       enter(call);
       if (signal !== undefined) {

@@ -7,6 +7,16 @@ import type { Timed } from './deadline-queue.js';
 import { RetryLoop } from './retry-loop.js';
 import { Call, type Scope } from './scope.js';
 
+// The executor runs synchronously inside `new Promise`, so a slot hands it the call: no closure per call.
+let forming: StandardCall | undefined;
+
+function adopt(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  const call = forming as StandardCall;
+  forming = undefined;
+  call.resolve = resolve;
+  call.reject = reject;
+}
+
 /**
  * A call of a standard (fused) pipeline. Its last attempt reports straight to it and it settles the
  * promise `execute` returned, so the pipeline adds no async frame of its own around the attempts.
@@ -23,6 +33,12 @@ export class StandardCall extends Call implements Settle, Timed {
   timedPrev: Timed | undefined = undefined;
   timedNext: Timed | undefined = undefined;
   timedIn: object | undefined = undefined;
+
+  /** The promise this call settles; create it once, before the first attempt. */
+  promise(): Promise<unknown> {
+    forming = this;
+    return new Promise(adopt);
+  }
 
   ok(value: unknown): void {
     if (this.settled) return;
