@@ -15,6 +15,7 @@ import { attemptPlan } from './internal/attempt.js';
 import { now } from './internal/clock.js';
 import { ensureContextManager } from './internal/context-manager.js';
 import { DeadlineQueue } from './internal/deadline-queue.js';
+import { runIn } from './internal/run-in.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
 import { StandardCall, standardLaunch } from './internal/standard-call.js';
 import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './internal/validate.js';
@@ -255,7 +256,10 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     );
   }
   // The total timeouts of calls in flight, on one shared timer: each is `totalMs` long.
-  const totalTimers = new DeadlineQueue<StandardCall>((call) => expireCall(call, totalMs as number, 'total'));
+  // The shared timer fires in whichever context armed it; expire each call in its caller's, as before.
+  const totalTimers = new DeadlineQueue<StandardCall>((call) =>
+    runIn(call.context, expireCall, call, totalMs as number, 'total'),
+  );
   let head: Call | undefined;
   let inFlight = 0;
   let disposed = false;
@@ -344,6 +348,8 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       const call = new StandardCall(name, events, fn, deadline, signal !== undefined, start);
       const promise = call.promise() as Promise<T>;
       call.done = done;
+      call.context = ctx;
+      call.innerContext = deadline === inherited ? ctx : setDeadline(ctx, deadline!);
       enter(call);
       if (signal !== undefined) {
         call.callerSignal = signal;
@@ -358,7 +364,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       // The call's deadline (inherited, or tightened by the total timeout) rides in the context so nested
       // pipelines and adapters honour it; an attempt's tighter bound is `ctx.deadline` for the adapter to send.
       if (deadline === inherited) launch(call);
-      else context.with(setDeadline(ctx, deadline!), launch, undefined, call);
+      else context.with(call.innerContext, launch, undefined, call);
       return promise;
     },
     get circuitState() {

@@ -4,7 +4,9 @@ import { TimeoutError } from '../errors.js';
 import type { Next } from '../policy.js';
 import { now } from './clock.js';
 import { DeadlineQueue, type Timed } from './deadline-queue.js';
+import { runIn } from './run-in.js';
 import { Scope } from './scope.js';
+import type { StandardCall } from './standard-call.js';
 
 /** Where an attempt, or a run of attempts, reports how it ended. */
 export interface Settle {
@@ -154,7 +156,11 @@ export function attemptPlan(
     breaker: breaker && breakerHooks(breaker),
     bulkhead: bulkhead && bulkheadHooks(bulkhead),
     timeoutMs,
-    timers: new DeadlineQueue<Attempt>((attempt) => expire(attempt, timeoutMs as number, 'attempt')),
+    // A shared timer fires in whichever context armed it: expire each attempt in its own, as its own
+    // timer would have, so listeners see the call's span.
+    timers: new DeadlineQueue<Attempt>((attempt) =>
+      runIn((attempt.call as StandardCall).innerContext, expire, attempt, timeoutMs as number, 'attempt'),
+    ),
     invoke,
   };
 }

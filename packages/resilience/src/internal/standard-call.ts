@@ -1,3 +1,4 @@
+import { type Context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { link } from '../compose.js';
 import type { Policy } from '../policy.js';
 import type { RetryHooks } from '../retry.js';
@@ -22,6 +23,9 @@ function adopt(resolve: (value: unknown) => void, reject: (reason: unknown) => v
  * promise `execute` returned, so the pipeline adds no async frame of its own around the attempts.
  */
 export class StandardCall extends Call implements Settle, Timed {
+  /** The caller's context, and the one the attempts run in (with the call's deadline). */
+  context: Context = ROOT_CONTEXT;
+  innerContext: Context = ROOT_CONTEXT;
   resolve!: (value: unknown) => void;
   reject!: (reason: unknown) => void;
   /** The caller's signal and the listener on it, removed when the call ends. */
