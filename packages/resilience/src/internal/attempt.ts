@@ -56,14 +56,14 @@ class Attempt extends Scope implements Timed {
 
   ok(value: unknown): void {
     if (!this.#finish()) return;
-    this.plan.breaker?.settleResult(this, this.token, value);
+    if (!settled(this.plan.breaker?.settleResult, this, this.token, value, this.sink)) return;
     if (this.call.events.active) this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000);
     this.sink.ok(value);
   }
 
   fail(error: unknown): void {
     if (!this.#finish()) return;
-    this.plan.breaker?.settleError(this, this.token, error);
+    if (!settled(this.plan.breaker?.settleError, this, this.token, error, this.sink)) return;
     if (this.call.events.active)
       this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000, error);
     this.sink.fail(error);
@@ -73,6 +73,27 @@ class Attempt extends Scope implements Timed {
     if (this.reason !== undefined) return;
     super.abort(reason);
     this.fail(reason);
+  }
+}
+
+/**
+ * Runs the breaker's verdict on an outcome. A user's `failureOn` that throws fails the attempt with
+ * what it threw, as it did when the attempt was an async function, instead of leaving the call hanging.
+ */
+function settled(
+  verdict: ((scope: Scope, token: number, outcome: unknown) => void) | undefined,
+  scope: Scope,
+  token: number,
+  outcome: unknown,
+  sink: Settle,
+): boolean {
+  if (verdict === undefined) return true;
+  try {
+    verdict(scope, token, outcome);
+    return true;
+  } catch (error) {
+    sink.fail(error);
+    return false;
   }
 }
 
@@ -124,13 +145,11 @@ function settleDirect(scope: Scope, plan: AttemptPlan, token: number, sink: Sett
   plan.invoke(scope).then(
     (value) => {
       plan.bulkhead?.leave();
-      plan.breaker?.settleResult(scope, token, value);
-      sink.ok(value);
+      if (settled(plan.breaker?.settleResult, scope, token, value, sink)) sink.ok(value);
     },
     (error: unknown) => {
       plan.bulkhead?.leave();
-      plan.breaker?.settleError(scope, token, error);
-      sink.fail(error);
+      if (settled(plan.breaker?.settleError, scope, token, error, sink)) sink.fail(error);
     },
   );
 }
