@@ -239,12 +239,11 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   const breaker = find<CircuitBreakerPolicy>('circuit-breaker');
   const limiter = find<BulkheadPolicy>('bulkhead');
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
-  let chain: (scope: Scope) => Promise<unknown> = () => Promise.reject(new Error('unreachable'));
+  // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused.
+  const chain: (scope: Scope) => Promise<unknown> = custom ? link(policies, invoke) : invoke;
   let launch: ((call: StandardCall) => void) | undefined;
   let totalMs: number | undefined;
-  if (custom) {
-    chain = link(policies, invoke);
-  } else {
+  if (!custom) {
     // The standard order runs fused: the total timeout is the call's own deadline, and breaker,
     // bulkhead and attempt timeout settle in one step per attempt.
     totalMs = find<TimeoutPolicy>('total-timeout')?.ms;
@@ -294,7 +293,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     }
     try {
       const work = chain(call);
-      // The fused path listens for aborts at every wait; a custom chain may not, so race it here.
+      // The fused path listens for aborts at every wait; a composed chain may not, so race it here.
       const value = await (call.deadline !== undefined || signal !== undefined ? raceRoot(call, work) : work);
       if (call.events.active) call.emit('pipeline', 'success', (now() - call.startedAt) / 1000);
       return value;
