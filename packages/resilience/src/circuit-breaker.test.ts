@@ -537,3 +537,26 @@ describe('circuit breaker, manual control and failureOn', () => {
     },
   );
 });
+
+describe('a failureOn that throws', () => {
+  it.each([
+    ['with an attempt timeout', { timeout: 1_000, totalTimeout: false }],
+    ['with nothing to interrupt the attempt', { timeout: false, totalTimeout: false }],
+  ] as const)('fails the call with what it threw instead of leaving it pending, %s', async (_v, timers) => {
+    const thrown = new Error('failureOn broke');
+    const p = make({
+      ...timers,
+      retry: false,
+      circuitBreaker: {
+        consecutiveFailures: 3,
+        failureOn: () => {
+          throw thrown;
+        },
+      },
+    });
+    const result = track(p.execute(succeed));
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(result.error).toBe(thrown);
+  });
+});

@@ -50,6 +50,8 @@ export interface CircuitBreakerPolicy extends Policy {
 export interface BreakerHooks {
   admit(scope: Scope): number | undefined;
   rejection(scope: Scope): Promise<never>;
+  /** The `CircuitOpenError` for a call `admit` refused (the reject event emitted). */
+  refusal(scope: Scope): CircuitOpenError;
   settleError(scope: Scope, token: number, error: unknown): void;
   settleResult(scope: Scope, token: number, result: unknown): void;
   release(token: number): void;
@@ -171,10 +173,10 @@ export function circuitBreaker(
     scope: Scope,
     which: CircuitOpenError['state'],
     retryAfterMs: number | undefined,
-  ): Promise<never> {
+  ): CircuitOpenError {
     const error = new CircuitOpenError(which, retryAfterMs, scope.call.pipeline);
     scope.call.emit('circuit-breaker', 'reject', 0, error);
-    return Promise.reject(error);
+    return error;
   }
 
   // Admission tokens: a generation number, negated (minus one) for a half-open probe.
@@ -222,10 +224,14 @@ export function circuitBreaker(
     return -generation - 1;
   }
 
-  function rejection(scope: Scope): Promise<never> {
+  function refusal(scope: Scope): CircuitOpenError {
     if (state === 'isolated') return reject(scope, 'isolated', undefined);
     if (state === 'open') return reject(scope, 'open', Math.max(1, Math.ceil(openUntil - now())));
     return reject(scope, 'half-open', currentBreakMs);
+  }
+
+  function rejection(scope: Scope): Promise<never> {
+    return Promise.reject(refusal(scope));
   }
 
   async function guarded(scope: Scope, next: Next, token: number): Promise<unknown> {
@@ -248,7 +254,7 @@ export function circuitBreaker(
     return token === undefined ? rejection(scope) : guarded(scope, next, token);
   }
 
-  const hooks: BreakerHooks = { admit, rejection, settleError, settleResult, release };
+  const hooks: BreakerHooks = { admit, rejection, refusal, settleError, settleResult, release };
   return brandPolicy<CircuitBreakerPolicy>({
     name: 'circuit-breaker',
     samplingDurationMs,

@@ -11,15 +11,18 @@ import { getDeadline, setDeadline } from './deadline.js';
 import { CancelledError, TimeoutError } from './errors.js';
 import { type Disposer, EventChannel, type ResilienceListener } from './events.js';
 import { type FallbackValue, fallback } from './fallback.js';
-import { attemptStep } from './internal/attempt.js';
+import { attemptPlan } from './internal/attempt.js';
 import { now } from './internal/clock.js';
 import { ensureContextManager } from './internal/context-manager.js';
+import { DeadlineQueue } from './internal/deadline-queue.js';
+import { runIn } from './internal/run-in.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
+import { StandardCall, standardLaunch } from './internal/standard-call.js';
 import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './internal/validate.js';
 import { isPolicy, type Policy } from './policy.js';
 import { type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { announce, retire } from './registry.js';
-import { type RetryOptions, type RetryPolicy, retry } from './retry.js';
+import { type RetryOptions, type RetryPolicy, retry, retryHooks } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
 import { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';
 
@@ -199,6 +202,13 @@ function expireCall(call: Call, budget: number, bound: TimeoutError['scope']): v
   call.abort(error);
 }
 
+/** Guards a call's deadline with a timer of its own (an inherited deadline, or any deadline of a custom chain). */
+function guard(call: Call, budgetMs: number, inherited: boolean): void {
+  // A guard, not work: unref'd so it never keeps the process alive.
+  call.timer = setTimeout(expireCall, budgetMs, call, budgetMs, inherited ? 'deadline' : 'total');
+  call.timer.unref();
+}
+
 function raceRoot(call: Call, work: Promise<unknown>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     call.listen({ onAbort: reject });
@@ -229,19 +239,26 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   const breaker = find<CircuitBreakerPolicy>('circuit-breaker');
   const limiter = find<BulkheadPolicy>('bulkhead');
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
-  let chain: (scope: Scope) => Promise<unknown>;
+  // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused.
+  const chain: (scope: Scope) => Promise<unknown> = custom ? link(policies, invoke) : invoke;
+  let launch: ((call: StandardCall) => void) | undefined;
   let totalMs: number | undefined;
-  if (custom) {
-    chain = link(policies, invoke);
-  } else {
+  if (!custom) {
     // The standard order runs fused: the total timeout is the call's own deadline, and breaker,
     // bulkhead and attempt timeout settle in one step per attempt.
     totalMs = find<TimeoutPolicy>('total-timeout')?.ms;
-    const outer = policies.filter(
-      (p) => p.name === 'fallback' || p.name === 'rate-limit' || p.name === 'retry',
+    const retryPolicy = find<RetryPolicy>('retry');
+    launch = standardLaunch(
+      policies.filter((p) => p.name === 'fallback' || p.name === 'rate-limit'),
+      retryPolicy && retryHooks(retryPolicy),
+      attemptPlan(breaker, limiter, find<TimeoutPolicy>('timeout')?.ms, invokeFn),
     );
-    chain = link(outer, attemptStep(breaker, limiter, find<TimeoutPolicy>('timeout')?.ms, invokeFn));
   }
+  // The total timeouts of calls in flight, on one shared timer: each is `totalMs` long.
+  // The shared timer fires in whichever context armed it; expire each call in its caller's, as before.
+  const totalTimers = new DeadlineQueue<StandardCall>((call) =>
+    runIn(call.context, expireCall, call, totalMs as number, 'total'),
+  );
   let head: Call | undefined;
   let inFlight = 0;
   let disposed = false;
@@ -260,6 +277,13 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     if (call.next !== undefined) call.next.prev = call.prev;
   }
 
+  function done(call: StandardCall): void {
+    if (call.timedIn !== undefined) totalTimers.delete(call);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.onCallerAbort !== undefined) call.callerSignal?.removeEventListener('abort', call.onCallerAbort);
+    leave(call);
+  }
+
   async function run(call: Call, signal: AbortSignal | undefined): Promise<unknown> {
     enter(call);
     let onAbort: (() => void) | undefined;
@@ -269,10 +293,8 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     }
     try {
       const work = chain(call);
-      // The fused path listens for aborts at every wait; a custom chain may not, so race it here.
-      const value = await (custom && (call.deadline !== undefined || signal !== undefined)
-        ? raceRoot(call, work)
-        : work);
+      // The fused path listens for aborts at every wait; a composed chain may not, so race it here.
+      const value = await (call.deadline !== undefined || signal !== undefined ? raceRoot(call, work) : work);
       if (call.events.active) call.emit('pipeline', 'success', (now() - call.startedAt) / 1000);
       return value;
     } catch (error) {
@@ -293,49 +315,56 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       const ctx = context.active();
       const inherited = getDeadline(ctx);
       let deadline = inherited;
-      let start = 0;
-      if (inherited !== undefined || totalMs !== undefined) {
-        start = now();
-        if (inherited !== undefined && inherited <= start) {
-          const error = new TimeoutError(0, 'deadline', name);
-          if (events.active) {
-            events.emit({
-              pipeline: name,
-              policy: 'pipeline',
-              kind: 'timeout',
-              attempt: 0,
-              durationS: 0,
-              error,
-            });
-          }
-          return Promise.reject(error);
+      const start = now();
+      if (inherited !== undefined && inherited <= start) {
+        const error = new TimeoutError(0, 'deadline', name);
+        if (events.active) {
+          events.emit({
+            pipeline: name,
+            policy: 'pipeline',
+            kind: 'timeout',
+            attempt: 0,
+            durationS: 0,
+            error,
+          });
         }
-        if (totalMs !== undefined && (deadline === undefined || start + totalMs < deadline))
-          deadline = start + totalMs;
+        return Promise.reject(error);
       }
+      if (totalMs !== undefined && (deadline === undefined || start + totalMs < deadline))
+        deadline = start + totalMs;
       const signal = options?.signal;
       if (signal?.aborted)
         return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
-      const call = new Call(name, events, fn, ctx, deadline, inherited, signal !== undefined);
+      if (launch === undefined) {
+        const call = new Call(name, events, fn, deadline, signal !== undefined, start);
+        if (deadline !== undefined) guard(call, deadline - start, deadline === inherited);
+        return (
+          deadline === inherited
+            ? run(call, signal)
+            : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
+        ) as Promise<T>;
+      }
+      const call = new StandardCall(name, events, fn, deadline, signal !== undefined, start);
+      const promise = call.promise() as Promise<T>;
+      call.done = done;
+      call.context = ctx;
+      call.innerContext = deadline === inherited ? ctx : setDeadline(ctx, deadline!);
+      enter(call);
+      if (signal !== undefined) {
+        call.callerSignal = signal;
+        call.onCallerAbort = () =>
+          call.abort(new CancelledError('cancelled by the caller', name, signal.reason));
+        signal.addEventListener('abort', call.onCallerAbort, { once: true });
+      }
       if (deadline !== undefined) {
-        const budgetMs = deadline - start;
-        // A guard, not work: unref'd so it never keeps the process alive.
-        call.timer = setTimeout(
-          expireCall,
-          budgetMs,
-          call,
-          budgetMs,
-          deadline === inherited ? 'deadline' : 'total',
-        );
-        call.timer.unref();
+        if (deadline === inherited) guard(call, deadline - start, true);
+        else totalTimers.add(call);
       }
       // The call's deadline (inherited, or tightened by the total timeout) rides in the context so nested
       // pipelines and adapters honour it; an attempt's tighter bound is `ctx.deadline` for the adapter to send.
-      return (
-        deadline === inherited
-          ? run(call, signal)
-          : context.with(setDeadline(ctx, deadline!), run, undefined, call, signal)
-      ) as Promise<T>;
+      if (deadline === inherited) launch(call);
+      else context.with(call.innerContext, launch, undefined, call);
+      return promise;
     },
     get circuitState() {
       return breaker?.state;

@@ -42,6 +42,30 @@ export interface RetryPolicy extends Policy {
   readonly budget: RetryBudget | undefined;
 }
 
+/** Where a call is in its backoff sequence; the sequence starts at the first retry. */
+export interface BackoffCursor {
+  delays: IBackoff<unknown> | undefined;
+}
+
+/** The retry's steps, so the pipeline's fused path can run them without an async loop of its own. */
+export interface RetryHooks {
+  /** Whether a successful attempt's result stands (crediting the budget), or is to be retried. */
+  accepts(result: unknown): boolean;
+  /** Whether a failed attempt's error may be retried. */
+  shouldRetryError(error: unknown): boolean;
+  /** After an attempt that will not stand: the wait before the next one, or undefined to give up. */
+  nextDelay(
+    scope: Scope,
+    attempt: number,
+    failed: boolean,
+    error: unknown,
+    result: unknown,
+    cursor: BackoffCursor,
+  ): number | undefined;
+}
+
+const kHooks = Symbol('keel.retry.hooks');
+
 const KNOWN = ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'retryOn', 'retryAfter', 'budget'] as const;
 
 /** The default: retry failures of the dependency, never a cancellation or a local rejection. */
@@ -96,9 +120,52 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
     return isRetryableByDefault(error);
   };
 
+  const accepts = (result: unknown): boolean => {
+    if (retryOn?.({ ok: true, result })) return false;
+    budget?.onSuccess();
+    return true;
+  };
+
+  /** After an attempt that will not stand: the wait before the next one, or undefined to give up. */
+  function nextDelay(
+    scope: Scope,
+    attempt: number,
+    failed: boolean,
+    error: unknown,
+    result: unknown,
+    cursor: BackoffCursor,
+  ): number | undefined {
+    const call = scope.call;
+    budget?.onFailure();
+    if (attempt >= maxAttempts) {
+      call.emit('retry', 'give-up', 0, error);
+      return undefined;
+    }
+    if (budget !== undefined && !budget.canRetry()) {
+      call.emit('retry', 'budget-exhausted', 0, error);
+      return undefined;
+    }
+    const outcome: Outcome | undefined =
+      retryAfter === undefined ? undefined : failed ? { ok: false, error } : { ok: true, result };
+    let delay =
+      (failed ? hintOf(error) : undefined) ?? (outcome === undefined ? undefined : retryAfter?.(outcome));
+    if (delay === undefined) {
+      cursor.delays = cursor.delays === undefined ? backoff.next() : cursor.delays.next(undefined);
+      delay = cursor.delays.duration;
+    }
+    delay = Math.min(delay, MAX_MS);
+    // A wait that would overrun the deadline is pointless: give up now with the real failure.
+    if (scope.deadline !== undefined && delay >= scope.deadline - now()) {
+      call.emit('retry', 'give-up', 0, error, delay);
+      return undefined;
+    }
+    call.emit('retry', 'retry', 0, error, delay);
+    return delay;
+  }
+
   async function run(scope: Scope, next: Next): Promise<unknown> {
     const call = scope.call;
-    let delays: IBackoff<unknown> | undefined;
+    const cursor: BackoffCursor = { delays: undefined };
     for (let attempt = 1; ; attempt++) {
       call.attemptNumber = attempt;
       let failed = false;
@@ -106,10 +173,7 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
       let result: unknown;
       try {
         result = await next(scope);
-        if (retryOn === undefined || !retryOn({ ok: true, result })) {
-          budget?.onSuccess();
-          return result;
-        }
+        if (accepts(result)) return result;
       } catch (e) {
         // A call-level abort (total timeout, deadline, caller gone) ends the call; it is not a retryable failure.
         if (scope.reason !== undefined) throw scope.reason;
@@ -117,36 +181,26 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
         failed = true;
         error = e;
       }
-      budget?.onFailure();
-      if (attempt >= maxAttempts) {
-        call.emit('retry', 'give-up', 0, error);
-        if (failed) throw error;
-        return result;
-      }
-      if (budget !== undefined && !budget.canRetry()) {
-        call.emit('retry', 'budget-exhausted', 0, error);
-        if (failed) throw error;
-        return result;
-      }
-      const outcome: Outcome | undefined =
-        retryAfter === undefined ? undefined : failed ? { ok: false, error } : { ok: true, result };
-      let delay =
-        (failed ? hintOf(error) : undefined) ?? (outcome === undefined ? undefined : retryAfter?.(outcome));
+      const delay = nextDelay(scope, attempt, failed, error, result, cursor);
       if (delay === undefined) {
-        delays = delays === undefined ? backoff.next() : delays.next(undefined);
-        delay = delays.duration;
-      }
-      delay = Math.min(delay, MAX_MS);
-      // A wait that would overrun the deadline is pointless: give up now with the real failure.
-      if (scope.deadline !== undefined && delay >= scope.deadline - now()) {
-        call.emit('retry', 'give-up', 0, error, delay);
         if (failed) throw error;
         return result;
       }
-      call.emit('retry', 'retry', 0, error, delay);
       await sleep(delay, scope);
     }
   }
 
-  return brandPolicy<RetryPolicy>({ name: 'retry', maxAttempts, budget, run });
+  const hooks: RetryHooks = { accepts, shouldRetryError, nextDelay };
+  return brandPolicy<RetryPolicy>({
+    name: 'retry',
+    maxAttempts,
+    budget,
+    run,
+    [kHooks]: hooks,
+  } as RetryPolicy);
+}
+
+/** The retry steps of a policy built by `retry()`, for the pipeline's fused path. */
+export function retryHooks(policy: RetryPolicy): RetryHooks {
+  return (policy as unknown as Record<symbol, RetryHooks>)[kHooks]!;
 }

@@ -1,3 +1,4 @@
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CancelledError,
@@ -230,5 +231,68 @@ describe('totalTimeout', () => {
     expect(result.settled).toBe(true);
     expect(signal?.aborted).toBe(true);
     expect(isTimeoutError(signal?.reason)).toBe(true);
+  });
+});
+
+describe('shared guard timers of a standard pipeline', () => {
+  it('times out concurrent attempts each at its own deadline', async () => {
+    const p = attemptOnly(100);
+    const first = track(p.execute(never));
+    await vi.advanceTimersByTimeAsync(30);
+    const second = track(p.execute(never));
+
+    await vi.advanceTimersByTimeAsync(69);
+    expect(first.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(isTimeoutError(first.error)).toBe(true);
+    expect(second.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(29);
+    expect(second.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(isTimeoutError(second.error)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('times out the whole calls of one pipeline each at its own deadline', async () => {
+    const p = make({ timeout: 100, totalTimeout: 150, retry: { maxAttempts: 5, baseDelayMs: 1 } });
+    const first = track(p.execute(never));
+    await vi.advanceTimersByTimeAsync(50);
+    const second = track(p.execute(never));
+
+    await vi.advanceTimersByTimeAsync(100);
+    expect((first.error as TimeoutError).scope).toBe('total');
+    expect(second.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(50);
+    expect((second.error as TimeoutError).scope).toBe('total');
+  });
+
+  it('expires a 10 ms attempt timeout after about 10 ms of real time, not at a coarse tick', async () => {
+    vi.useRealTimers();
+    const p = attemptOnly(10);
+    const started = performance.now();
+    const error = await p.execute(never).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+
+    expect(isTimeoutError(error)).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(9);
+    expect(elapsed).toBeLessThan(60);
+  });
+
+  it('emits each timeout event in the context of the call that timed out (real timers)', async () => {
+    vi.useRealTimers();
+    const key = createContextKey('timeout-test.caller');
+    const p = attemptOnly(5);
+    const seen: unknown[] = [];
+    p.onEvent((e) => {
+      if (e.kind === 'timeout') seen.push(context.active().getValue(key));
+    });
+
+    await Promise.all(
+      ['a', 'b'].map((caller) =>
+        context.with(ROOT_CONTEXT.setValue(key, caller), () => p.execute(never).catch(() => undefined)),
+      ),
+    );
+
+    expect(seen).toEqual(['a', 'b']);
   });
 });

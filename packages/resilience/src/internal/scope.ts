@@ -1,6 +1,4 @@
-import type { Context } from '@opentelemetry/api';
 import type { EventChannel, PolicyName, ResilienceEventKind } from '../events.js';
-import { now } from './clock.js';
 
 /** Something that must hear when a scope is aborted: a child scope, a race, a sleep, a queue entry. */
 export interface AbortListener {
@@ -94,12 +92,8 @@ export class Call extends Scope {
   readonly pipeline: string;
   readonly events: EventChannel;
   readonly fn: (ctx: ExecuteContext) => unknown;
-  /** The active OpenTelemetry context when the call started. */
-  readonly context: Context;
   /** Start instant, for the call's duration in events (a listener may subscribe mid-call). */
   readonly startedAt: number;
-  /** The deadline the caller's context carried, which `deadline` may tighten. */
-  readonly inheritedDeadline: number | undefined;
   /** Whether the caller can cancel (passed a signal). */
   readonly abortable: boolean;
   /** The timer of the call's own deadline, if any. */
@@ -115,19 +109,16 @@ export class Call extends Scope {
     pipeline: string,
     events: EventChannel,
     fn: (ctx: ExecuteContext) => unknown,
-    ctx: Context,
     deadline: number | undefined,
-    inheritedDeadline: number | undefined,
     abortable: boolean,
+    startedAt: number,
   ) {
     super(undefined, undefined, deadline);
-    this.inheritedDeadline = inheritedDeadline;
     this.abortable = abortable;
     this.pipeline = pipeline;
     this.events = events;
     this.fn = fn;
-    this.context = ctx;
-    this.startedAt = now();
+    this.startedAt = startedAt;
   }
 
   emit(
