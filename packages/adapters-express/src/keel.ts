@@ -1,9 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CancelledError, isKeelError, remainingMs, TimeoutError } from '@keel/resilience';
-import { currentTelemetry, outcomeStatus, type Telemetry } from '@keel/telemetry';
-import { context, defaultTextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { remainingMs, TimeoutError } from '@keel/resilience';
+import { currentTelemetry, outcomeStatus, type Telemetry, trackExchange } from '@keel/telemetry';
+import { defaultTextMapGetter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { attachState, type RequestState, requestState } from './internal/request-state.js';
+import { attachState, requestState } from './internal/request-state.js';
 import { sendOutcome } from './internal/respond.js';
 import { checkBoolean, checkOptions, checkTelemetry } from './internal/validate.js';
 
@@ -26,12 +25,6 @@ export interface KeelOptions {
 }
 
 const KNOWN = ['telemetry', 'edge', 'accessLog', 'rejectExpiredDeadline'] as const;
-
-const responseHeaders: TextMapSetter<ServerResponse> = {
-  set(res, key, value) {
-    if (!res.headersSent) res.setHeader(key, value);
-  },
-};
 
 /**
  * The one Express middleware: each request gets a server span named `{method} {route}`, the duration
@@ -67,13 +60,7 @@ export function keel(options?: KeelOptions): RequestHandler {
       accessLog,
     });
     const state = attachState(req, op, telemetry);
-    op.echoCorrelationId(res, responseHeaders);
-    res.once('finish', onFinish);
-    res.once('close', onClose);
-    // Listeners added later run in the request's context too: a middleware that reads the body stream
-    // and calls next() from 'end' would otherwise hand the socket's (empty) context to every handler after it.
-    context.bind(op.context, req);
-    context.bind(op.context, res);
+    trackExchange(op, req, res, state);
     if (rejectExpired) {
       const left = remainingMs(op.context);
       if (left !== undefined && left <= 0) {
@@ -86,33 +73,4 @@ export function keel(options?: KeelOptions): RequestHandler {
     }
     op.run(next);
   };
-}
-
-function onFinish(this: ServerResponse): void {
-  const state = stateOf(this);
-  if (state !== undefined) end(state, this.statusCode);
-}
-
-function onClose(this: ServerResponse): void {
-  const state = stateOf(this);
-  // 'close' without a finished response: the caller went away first (nginx's 499).
-  if (state !== undefined && !this.writableFinished) {
-    state.error ??= new CancelledError('the client closed the connection before the response was sent');
-    end(state, 499);
-  }
-}
-
-function stateOf(res: ServerResponse): RequestState | undefined {
-  const req = (res as { req?: IncomingMessage }).req;
-  return req === undefined ? undefined : requestState(req);
-}
-
-function end(state: RequestState, statusCode: number): void {
-  if (state.ended) return;
-  state.ended = true;
-  const { error } = state;
-  // An error a handler turned into a 4xx is the caller's mistake, not a failure of this service; Keel
-  // outcomes (429, 499, 503, 504) are always recorded so their error.type reaches the dashboards.
-  const failed = error !== undefined && (statusCode >= 500 || isKeelError(error));
-  state.op.end({ route: state.route, statusCode, ...(failed ? { error } : {}) });
 }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { CancelledError, isKeelError } from '@keel/resilience';
-import { currentTelemetry, outcomeStatus, type Telemetry } from '@keel/telemetry';
-import { context, defaultTextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { currentTelemetry, outcomeStatus, type Telemetry, trackExchange } from '@keel/telemetry';
+import { defaultTextMapGetter } from '@opentelemetry/api';
 import { checkBoolean, checkKeys, fail, isPlainObject } from './internal/validate.js';
 
 /** A plain `node:http` request listener; it may return a promise. */
@@ -22,15 +21,21 @@ export interface KeelHandlerOptions {
 }
 
 const KNOWN = new Set(['telemetry', 'route', 'edge']);
-const responseHeaders: TextMapSetter<ServerResponse> = {
-  set: (res, key, value) => {
-    if (!res.headersSent) res.setHeader(key, value);
-  },
-};
 
-interface RequestState {
+interface HandlerState {
   error: unknown;
-  ended: boolean;
+  readonly route: string | undefined;
+}
+
+function routeOf(
+  route: ((req: IncomingMessage) => string | undefined) | undefined,
+  req: IncomingMessage,
+): string | undefined {
+  try {
+    return route?.(req);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -65,31 +70,14 @@ export function keelHandler(
       edge,
       scheme: (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
     });
-    op.echoCorrelationId(res, responseHeaders);
-    const state: RequestState = { error: undefined, ended: false };
-    const end = (statusCode: number): void => {
-      if (state.ended) return;
-      state.ended = true;
-      let template: string | undefined;
-      try {
-        template = route?.(req);
-      } catch {
-        template = undefined; // a broken route function must not lose the span
-      }
-      const { error } = state;
-      // An error answered with a 4xx is the caller's mistake; Keel outcomes are recorded whatever the status.
-      const failed = error !== undefined && (statusCode >= 500 || isKeelError(error));
-      op.end({ route: template, statusCode, ...(failed ? { error } : {}) });
+    // The template is asked for when the response ends; a broken route function must not lose the span.
+    const state: HandlerState = {
+      error: undefined,
+      get route() {
+        return routeOf(route, req);
+      },
     };
-    res.once('finish', () => end(res.statusCode));
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      state.error ??= new CancelledError('the client closed the connection before the response was sent');
-      end(499);
-    });
-    // Stream listeners added later by the handler run in the request's context too.
-    context.bind(op.context, req);
-    context.bind(op.context, res);
+    trackExchange(op, req, res, state);
     const answerError = (error: unknown): void => {
       state.error = error;
       if (res.headersSent) {

@@ -7,7 +7,6 @@ export interface RequestState {
   readonly telemetry: Telemetry;
   /** The error that reached `keelErrorHandler` (or a Keel rejection made by this package). */
   error: unknown;
-  ended: boolean;
   /** The full route template, captured when the route matched. */
   route: string | undefined;
   /** The `req.route` Express assigned. */
@@ -63,7 +62,6 @@ export function attachState(req: object, op: HttpServerOperation, telemetry: Tel
     op,
     telemetry,
     error: undefined,
-    ended: false,
     route: undefined,
     matched: undefined,
     raws: [base],

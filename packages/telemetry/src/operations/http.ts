@@ -1,4 +1,4 @@
-import { setDeadline } from '@keel/resilience';
+import { isKeelError, setDeadline } from '@keel/resilience';
 import {
   type Context,
   context as otelContext,
@@ -49,6 +49,11 @@ export interface HttpServerEnd {
   /** The matched route template (`/orders/:id`), never the raw path; undefined when nothing matched. */
   readonly route?: string | undefined;
   readonly statusCode: number;
+  /**
+   * The error the application raised, if any. It marks the span failed when the status is 5xx or the error
+   * is a Keel outcome (429, 499, 503, 504); an error answered with another 4xx is the caller's mistake,
+   * not a failure of this service, and is not recorded (the semantic conventions' rule for server spans).
+   */
   readonly error?: unknown;
 }
 
@@ -65,6 +70,7 @@ export interface HttpServerOperation {
    * else), so the caller can quote it.
    */
   echoCorrelationId<R>(carrier: R, setter: TextMapSetter<R>): void;
+  /** Ends the span, records the histogram and writes the access log line; only the first call counts. */
   end(end: HttpServerEnd): void;
 }
 
@@ -81,6 +87,7 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
     inbound.links,
   );
   const accessLog = start.accessLog !== false;
+  let ended = false;
   return {
     context: op.context,
     correlationId: inbound.correlationId,
@@ -91,8 +98,11 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
       const only = setCorrelationId(ROOT_CONTEXT, inbound.correlationId);
       core.propagator.inject(only, carrier, setter as TextMapSetter);
     },
-    end({ route, statusCode, error }) {
+    end({ route, statusCode, error: raised }) {
+      if (ended) return;
+      ended = true;
       const serverError = statusCode >= 500;
+      const error = raised !== undefined && (serverError || isKeelError(raised)) ? raised : undefined;
       const { seconds, errorType } = op.finish({
         name: route === undefined ? method : `${method} ${route}`,
         attributes:

@@ -1,0 +1,69 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CancelledError } from '@keel/resilience';
+import { context, type TextMapSetter } from '@opentelemetry/api';
+import type { HttpServerOperation } from './http.js';
+
+/** What an adapter learns about a request while it is handled, read when the response ends. */
+export interface ExchangeState {
+  /** The matched route template (`/orders/:id`), never the raw path; undefined when nothing matched. */
+  readonly route: string | undefined;
+  /** The error the application raised for this request, if any. */
+  error: unknown;
+}
+
+interface Exchange {
+  readonly op: HttpServerOperation;
+  readonly state: ExchangeState;
+}
+
+// Symbol.for, so a second installed copy of the package finds an exchange the first one tracks.
+const kExchange = Symbol.for('keel.telemetry.exchange');
+
+const responseHeaders: TextMapSetter<ServerResponse> = {
+  set(res, key, value) {
+    if (!res.headersSent) res.setHeader(key, value);
+  },
+};
+
+/**
+ * Ties an inbound HTTP operation to a `node:http` request and response, for every adapter on `node:http`
+ * (Express, plain handlers): echoes the correlation ID, makes listeners added to either stream later run
+ * in the request's context, and ends the operation when the response finishes — or as 499 with a
+ * `CancelledError` when the client goes away first. `state` is read at that moment.
+ */
+export function trackExchange(
+  op: HttpServerOperation,
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: ExchangeState,
+): void {
+  op.echoCorrelationId(res, responseHeaders);
+  (res as unknown as Record<symbol, Exchange>)[kExchange] = { op, state };
+  // Shared listeners: nothing allocated per request beyond the exchange record.
+  res.once('finish', onFinish);
+  res.once('close', onClose);
+  // A body parser that reads `req` and calls next() from 'end' would otherwise hand the socket's (empty)
+  // context to every handler after it; the same for listeners on the response.
+  context.bind(op.context, req);
+  context.bind(op.context, res);
+}
+
+function exchangeOf(res: ServerResponse): Exchange | undefined {
+  return (res as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+}
+
+function onFinish(this: ServerResponse): void {
+  const exchange = exchangeOf(this);
+  if (exchange === undefined) return;
+  const { op, state } = exchange;
+  op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
+}
+
+function onClose(this: ServerResponse): void {
+  const exchange = exchangeOf(this);
+  // 'close' after a finished response is the normal end; before it, the caller went away (nginx's 499).
+  if (exchange === undefined || this.writableFinished) return;
+  const { op, state } = exchange;
+  state.error ??= new CancelledError('the client closed the connection before the response was sent');
+  op.end({ route: state.route, statusCode: 499, error: state.error });
+}
