@@ -2,13 +2,11 @@ import { isKeelError, setDeadline } from '@keel/resilience';
 import {
   type Context,
   context as otelContext,
-  ROOT_CONTEXT,
   SpanKind,
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { unredacted } from '../logging/unredacted.js';
-import { setCorrelationId } from '../propagation/correlation.js';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
 import { Operation } from './operation.js';
@@ -94,9 +92,8 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
     traceId: op.span.spanContext().traceId,
     run: (fn) => op.run(fn),
     echoCorrelationId(carrier, setter) {
-      // A context holding only the ID: the propagator writes its header, and no trace, baggage or deadline.
-      const only = setCorrelationId(ROOT_CONTEXT, inbound.correlationId);
-      core.propagator.inject(only, carrier, setter as TextMapSetter);
+      // The ID was validated (or generated) on the way in, so it is written as it is.
+      setter.set(carrier, core.propagator.correlationHeader, inbound.correlationId);
     },
     end({ route, statusCode, error: raised }) {
       if (ended) return;

@@ -90,6 +90,11 @@ export class KeelPropagator implements TextMapPropagator {
     this.#randomTraceIds = options.randomTraceIds === true;
   }
 
+  /** The header carrying the correlation ID, lowercase. */
+  get correlationHeader(): string {
+    return this.#correlationHeader;
+  }
+
   /** Writes trace context, baggage, correlation ID and remaining deadline of `ctx` into `carrier`. */
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     const spanContext = this.injectMinimal(ctx, carrier, setter);
