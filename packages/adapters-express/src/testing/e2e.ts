@@ -2,71 +2,17 @@
 // check that a record stays on one line), servers on loopback port 0, and closing what a test opened.
 import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { startTelemetry, type Telemetry, type TelemetryOptions } from '@keel/telemetry';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { TelemetryOptions } from '@keel/telemetry';
+import { startTestTelemetry, type TestTelemetry } from '@keel/telemetry/testing';
+import { SpanKind } from '@opentelemetry/api';
 import type { Express } from 'express';
 import pino from 'pino';
 
-export interface E2e {
-  readonly telemetry: Telemetry;
-  readonly exporter: InMemorySpanExporter;
-  /** Every chunk the logger wrote, as written. */
-  readonly raw: string[];
-  /** Every log record so far, parsed. */
-  records(): Record<string, unknown>[];
-  /** Finished spans of `kind` (all when omitted), after a flush. */
-  spans(kind?: SpanKind): Promise<ReadableSpan[]>;
-  /** Forgets the spans and log lines recorded so far. */
-  reset(): void;
-  shutdown(): Promise<void>;
-}
+/** The end-to-end tests' telemetry: logs at `info`, kept raw so a test can check a record stays one line. */
+export type E2e = TestTelemetry;
 
-export function startE2e(options: Partial<TelemetryOptions> = {}): E2e {
-  const exporter = new InMemorySpanExporter();
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      raw.push(String(chunk));
-      done();
-    },
-  });
-  const telemetry = startTelemetry({
-    serviceName: 'keel-e2e',
-    logger: pino({ level: 'info' }, sink),
-    spanProcessors: [new SimpleSpanProcessor({ exporter })],
-    traceStore: false,
-    processMetrics: false,
-    ...options,
-  });
-  return {
-    telemetry,
-    exporter,
-    raw,
-    records: () =>
-      raw.flatMap((chunk) =>
-        chunk
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => JSON.parse(l)),
-      ),
-    async spans(kind) {
-      await telemetry.forceFlush();
-      const all = exporter.getFinishedSpans();
-      return kind === undefined ? all : all.filter((s) => s.kind === kind);
-    },
-    reset() {
-      exporter.reset();
-      raw.length = 0;
-    },
-    async shutdown() {
-      await telemetry.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
-    },
-  };
+export function startE2e(options: Partial<Omit<TelemetryOptions, 'logger'>> = {}): E2e {
+  return startTestTelemetry({ serviceName: 'keel-e2e', logLevel: 'info', ...options });
 }
 
 export { SpanKind };
