@@ -6,7 +6,6 @@ import type { TelemetryOptions } from '@keel/telemetry';
 import { startTestTelemetry, type TestTelemetry } from '@keel/telemetry/testing';
 import { SpanKind } from '@opentelemetry/api';
 import type { Express } from 'express';
-import pino from 'pino';
 
 /** The end-to-end tests' telemetry: logs at `info`, kept raw so a test can check a record stays one line. */
 export type E2e = TestTelemetry;

@@ -1,5 +1,5 @@
 import type { TelemetryOptions } from '@keel/telemetry';
-import { startTestTelemetry, type TestTelemetry as Started } from '@keel/telemetry/testing';
+import { type TestTelemetry as Started, startTestTelemetry } from '@keel/telemetry/testing';
 
 /** A started telemetry whose spans land in memory, with a silent logger. */
 export interface TestTelemetry extends Started {
