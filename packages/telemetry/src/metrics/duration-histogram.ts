@@ -25,6 +25,40 @@ interface ObserveArgument {
   exemplarLabels: ExemplarLabels | undefined;
 }
 
+// prom-client 15's per-series state, which `observe` rebuilds a hash key for (twice, with an exemplar) on
+// every call. Keel holds a reference per bound label set and updates it directly; the identity check against
+// the histogram's own map sends a reset or removed series back through `observe`.
+interface SeriesState {
+  sum: number;
+  count: number;
+  bucketValues: Record<number, number>;
+  bucketExemplars?: Record<number, { labelSet: object; value: number; timestamp?: number } | null>;
+}
+interface HistogramInternals {
+  hashMap: Record<string, SeriesState | undefined>;
+  updateExemplar(labels: BoundLabels, value: number, exemplarLabels: ExemplarLabels): void;
+}
+interface KnownSeries {
+  readonly hash: string;
+  readonly state: SeriesState;
+}
+
+/** prom-client's key for a label set: `name:value,` for each defined label, names sorted. */
+function seriesHash(sortedNames: readonly string[], labels: BoundLabels): string {
+  let hash = '';
+  for (const name of sortedNames) {
+    const value = labels[name];
+    if (value !== undefined) hash += `${name}:${value},`;
+  }
+  return hash;
+}
+
+/** The upper bound of the bucket `seconds` falls in, or -1 above the last (prom-client's convention). */
+function bucketOf(seconds: number): number {
+  for (const bound of DURATION_BUCKETS) if (seconds <= bound) return bound;
+  return -1;
+}
+
 /** Creates a duration histogram from `definition` and registers it in the context's registry. */
 export function durationHistogram<L extends string>(
   context: InstrumentContext,
@@ -45,6 +79,24 @@ export function durationHistogram<L extends string>(
   const guard = seriesGuard(labelNames, context.seriesLimit, context.overflowCounterFor(name));
   // prom-client destructures this argument at once and keeps none of it, so one object serves every call.
   const argument: ObserveArgument = { labels: {}, value: 0, exemplarLabels: undefined };
+  const internals = histogram as unknown as HistogramInternals;
+  const sortedNames = [...labelNames].sort();
+  // Bounded by the series guard: one entry per admitted label set, plus the overflow series.
+  const known = new Map<BoundLabels, KnownSeries>();
+
+  function observeSlow(
+    labels: BoundLabels,
+    seconds: number,
+    exemplarLabels: ExemplarLabels | undefined,
+  ): void {
+    argument.labels = labels;
+    argument.value = seconds;
+    argument.exemplarLabels = exemplarLabels;
+    histogram.observe(argument as ObserveDataWithExemplar<string>);
+    const hash = seriesHash(sortedNames, labels);
+    const state = internals.hashMap[hash];
+    if (state !== undefined) known.set(labels, { hash, state });
+  }
 
   return {
     name,
@@ -52,10 +104,28 @@ export function durationHistogram<L extends string>(
     record(labels, seconds, traceId) {
       // A negative or non-finite duration would corrupt `_sum`, and prom-client throws on NaN.
       if (!(seconds >= 0 && seconds < Number.POSITIVE_INFINITY)) return;
-      argument.labels = guard(labels);
-      argument.value = seconds;
-      argument.exemplarLabels = exemplarFor(traceId);
-      histogram.observe(argument as ObserveDataWithExemplar<string>);
+      const bound = guard(labels);
+      const exemplarLabels = exemplarFor(traceId);
+      const series = known.get(bound);
+      if (series === undefined || internals.hashMap[series.hash] !== series.state) {
+        observeSlow(bound, seconds, exemplarLabels);
+        return;
+      }
+      const state = series.state;
+      const upper = bucketOf(seconds);
+      state.sum += seconds;
+      state.count += 1;
+      if (upper !== -1) state.bucketValues[upper] = (state.bucketValues[upper] ?? 0) + 1;
+      if (exemplarLabels === undefined) return;
+      const exemplar = state.bucketExemplars?.[upper];
+      if (exemplar === undefined || exemplar === null) {
+        // The bucket's first exemplar: prom-client builds the object it renders.
+        internals.updateExemplar(bound, seconds, exemplarLabels);
+        return;
+      }
+      exemplar.labelSet = exemplarLabels;
+      exemplar.value = seconds;
+      exemplar.timestamp = Date.now() / 1000;
     },
   };
 }

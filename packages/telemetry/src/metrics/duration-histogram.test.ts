@@ -1,0 +1,53 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { durationHistogram } from './duration-histogram.js';
+import type { InstrumentContext } from './instrument-context.js';
+
+const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
+const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+function histogramIn(registry: Registry) {
+  const context: InstrumentContext = { registry, seriesLimit: 10, overflowCounterFor: () => () => undefined };
+  return durationHistogram(context, { name: 'op_duration_seconds', help: 'h', labelNames: ['op'] });
+}
+
+async function text(registry: Registry): Promise<string> {
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry.metrics();
+}
+
+describe('durationHistogram', () => {
+  it('counts every recording of a series into its count, sum and bucket', async () => {
+    const registry = new Registry();
+    const histogram = histogramIn(registry);
+    for (const seconds of [0.004, 0.004, 0.02, 12]) histogram.record({ op: 'a' }, seconds);
+    const out = await text(registry);
+    expect(out).toContain('op_duration_seconds_count{op="a"} 4');
+    expect(out).toContain('op_duration_seconds_sum{op="a"} 12.028');
+    expect(out).toContain('op_duration_seconds_bucket{le="0.005",op="a"} 2');
+    expect(out).toContain('op_duration_seconds_bucket{le="0.025",op="a"} 3');
+    expect(out).toContain('op_duration_seconds_bucket{le="+Inf",op="a"} 4');
+  });
+
+  it('keeps the latest trace of a bucket as its exemplar', async () => {
+    const registry = new Registry();
+    const histogram = histogramIn(registry);
+    histogram.record({ op: 'a' }, 0.004, TRACE_A);
+    histogram.record({ op: 'a' }, 0.003, TRACE_B);
+    const out = await text(registry);
+    expect(out).toMatch(
+      new RegExp(`op_duration_seconds_bucket\\{le="0.005",op="a"\\} 2 # \\{trace_id="${TRACE_B}"\\} 0.003`),
+    );
+  });
+
+  it('counts again from zero after the registry is reset', async () => {
+    const registry = new Registry();
+    const histogram = histogramIn(registry);
+    histogram.record({ op: 'a' }, 0.004);
+    histogram.record({ op: 'a' }, 0.004);
+    registry.resetMetrics();
+    histogram.record({ op: 'a' }, 0.004);
+    histogram.record({ op: 'a' }, 0.004);
+    expect(await text(registry)).toContain('op_duration_seconds_count{op="a"} 2');
+  });
+});
