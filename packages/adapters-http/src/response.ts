@@ -41,23 +41,46 @@ export function statusClass(status: number): StatusClass {
 
 const kResponse = Symbol.for('keel.http.response');
 
+// A class, so a response costs one object: its methods and brand live on the prototype.
+class UndiciResponse implements HttpResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly statusClass: StatusClass;
+  readonly headers: IncomingHttpHeaders;
+  readonly attempt: number;
+  readonly body: ResponseBody;
+
+  constructor(data: Dispatcher.ResponseData, attempt: number) {
+    const status = data.statusCode;
+    this.status = status;
+    this.ok = status >= 200 && status < 300;
+    this.statusClass = statusClass(status);
+    this.headers = data.headers;
+    this.attempt = attempt;
+    this.body = data.body;
+  }
+
+  json<T = unknown>(): Promise<T> {
+    return this.body.json() as Promise<T>;
+  }
+
+  text(): Promise<string> {
+    return this.body.text();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.body.arrayBuffer();
+  }
+
+  dump(): Promise<void> {
+    return drain(this.body);
+  }
+}
+Object.defineProperty(UndiciResponse.prototype, kResponse, { value: true });
+
 /** Wraps what undici returned for one attempt. */
 export function toResponse(data: Dispatcher.ResponseData, attempt: number): HttpResponse {
-  const body = data.body;
-  const status = data.statusCode;
-  return {
-    [kResponse]: true,
-    status,
-    ok: status >= 200 && status < 300,
-    statusClass: statusClass(status),
-    headers: data.headers,
-    attempt,
-    body,
-    json: () => body.json() as Promise<never>,
-    text: () => body.text(),
-    arrayBuffer: () => body.arrayBuffer(),
-    dump: () => drain(body),
-  } as HttpResponse;
+  return new UndiciResponse(data, attempt);
 }
 
 /** True for a response made by this package (any installed copy). */
