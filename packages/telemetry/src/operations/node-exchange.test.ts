@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RateLimitedError } from '@keel/resilience';
-import { defaultTextMapGetter, SpanStatusCode } from '@opentelemetry/api';
+import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getCorrelationId } from '../propagation/correlation.js';
 import { type TestCore, testCore } from '../testing/test-core.js';
@@ -98,6 +98,30 @@ describe('trackExchange', () => {
     });
     await res.text();
     expect(inEnd).toBe('req-body');
+  });
+
+  it('runs response listeners added later in the request context, and removes them by the function given', async () => {
+    const core = testCore();
+    let inFinish: string | undefined;
+    let removed = 'not called';
+    const url = await serve(core, (req, res) => {
+      const dropped = () => {
+        removed = 'called';
+      };
+      req.on('end', dropped);
+      req.removeListener('end', dropped);
+      req.resume();
+      // Added and ended from another context: the binding, not the caller, supplies the request's.
+      context.with(ROOT_CONTEXT, () => {
+        res.once('finish', () => {
+          inFinish = getCorrelationId();
+        });
+        res.end('ok');
+      });
+    });
+    await (await fetch(`${url}/things/1`, { headers: { 'x-correlation-id': 'req-finish' } })).text();
+    await expect.poll(() => inFinish).toBe('req-finish');
+    expect(removed).toBe('not called');
   });
 
   it.each([

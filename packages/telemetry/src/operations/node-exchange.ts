@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CancelledError } from '@keel/resilience';
-import { context, type TextMapSetter } from '@opentelemetry/api';
+import type { TextMapSetter } from '@opentelemetry/api';
+import { bindEmitter } from './bind-emitter.js';
 import type { HttpServerOperation } from './http.js';
 
 /** What an adapter learns about a request while it is handled, read when the response ends. */
@@ -44,8 +45,8 @@ export function trackExchange(
   res.once('close', onClose);
   // A body parser that reads `req` and calls next() from 'end' would otherwise hand the socket's (empty)
   // context to every handler after it; the same for listeners on the response.
-  context.bind(op.context, req);
-  context.bind(op.context, res);
+  bindEmitter(op.context, req);
+  bindEmitter(op.context, res);
 }
 
 function exchangeOf(res: ServerResponse): Exchange | undefined {
