@@ -732,3 +732,44 @@ describe('registry', () => {
     await expect(b.execute(() => 'ok')).rejects.toThrow(/rate limited/);
   });
 });
+
+describe('execute option idempotent: false', () => {
+  it.each([
+    ['the standard pipeline', () => make({ retry: { baseDelayMs: 1 } })],
+    ['a composed pipeline', () => make(compose(retry({ baseDelayMs: 1 }), timeout(1_000)))],
+  ])('sends a failing call once in %s', async (_, build) => {
+    const p = build();
+    const fn = vi.fn(async () => {
+      throw new Error('down');
+    });
+    await expect(p.execute(fn, { idempotent: false })).rejects.toThrow('down');
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns a result retryOn would retry as it is, after one attempt', async () => {
+    const p = make({ retry: { baseDelayMs: 1, retryOn: (o) => o.ok && o.result === 'busy' } });
+    const fn = vi.fn(async () => 'busy');
+    await expect(p.execute(fn, { idempotent: false })).resolves.toBe('busy');
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves the other calls of the pipeline retried', async () => {
+    const p = make({ retry: { baseDelayMs: 1 } });
+    let calls = 0;
+    const once = p.execute(
+      async () => {
+        throw new Error('down');
+      },
+      { idempotent: false },
+    );
+    const retried = p.execute(async () => {
+      calls++;
+      if (calls < 2) throw new Error('down');
+      return 'ok';
+    });
+    await expect(once).rejects.toThrow('down');
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(retried).resolves.toBe('ok');
+    expect(calls).toBe(2);
+  });
+});

@@ -52,6 +52,11 @@ export interface PipelineOptions {
 export interface ExecuteOptions {
   /** Cancels the call: waits end at once, the attempt's signal aborts, and the call rejects with `CancelledError`. */
   signal?: AbortSignal;
+  /**
+   * `false` sends the call at most once: no outcome of it is retried, whatever `retryOn` says (a success
+   * still credits the retry budget). For operations that are unsafe to repeat, decided per call. @default true
+   */
+  idempotent?: boolean;
 }
 
 /** Live numbers of a pipeline, for gauges and health checks. */
@@ -337,6 +342,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
         return Promise.reject(new CancelledError('cancelled by the caller', name, signal.reason));
       if (launch === undefined) {
         const call = new Call(name, events, fn, deadline, signal !== undefined, start);
+        if (options?.idempotent === false) call.idempotent = false;
         if (deadline !== undefined) guard(call, deadline - start, deadline === inherited);
         return (
           deadline === inherited
@@ -345,6 +351,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
         ) as Promise<T>;
       }
       const call = new StandardCall(name, events, fn, deadline, signal !== undefined, start);
+      if (options?.idempotent === false) call.idempotent = false;
       const promise = call.promise() as Promise<T>;
       call.done = done;
       call.context = ctx;

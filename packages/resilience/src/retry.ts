@@ -50,9 +50,9 @@ export interface BackoffCursor {
 /** The retry's steps, so the pipeline's fused path can run them without an async loop of its own. */
 export interface RetryHooks {
   /** Whether a successful attempt's result stands (crediting the budget), or is to be retried. */
-  accepts(result: unknown): boolean;
+  accepts(scope: Scope, result: unknown): boolean;
   /** Whether a failed attempt's error may be retried. */
-  shouldRetryError(error: unknown): boolean;
+  shouldRetryError(scope: Scope, error: unknown): boolean;
   /** After an attempt that will not stand: the wait before the next one, or undefined to give up. */
   nextDelay(
     scope: Scope,
@@ -113,15 +113,15 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
     maxDelay: maxDelayMs,
   });
 
-  const shouldRetryError = (error: unknown): boolean => {
+  const shouldRetryError = (scope: Scope, error: unknown): boolean => {
     // Cancellation is never retried, whatever the predicate says: the caller has gone.
-    if (isCancelledError(error)) return false;
+    if (isCancelledError(error) || !scope.call.idempotent) return false;
     if (retryOn !== undefined) return !isCircuitOpenError(error) && retryOn({ ok: false, error });
     return isRetryableByDefault(error);
   };
 
-  const accepts = (result: unknown): boolean => {
-    if (retryOn?.({ ok: true, result })) return false;
+  const accepts = (scope: Scope, result: unknown): boolean => {
+    if (scope.call.idempotent && retryOn?.({ ok: true, result })) return false;
     budget?.onSuccess();
     return true;
   };
@@ -173,11 +173,11 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
       let result: unknown;
       try {
         result = await next(scope);
-        if (accepts(result)) return result;
+        if (accepts(scope, result)) return result;
       } catch (e) {
         // A call-level abort (total timeout, deadline, caller gone) ends the call; it is not a retryable failure.
         if (scope.reason !== undefined) throw scope.reason;
-        if (!shouldRetryError(e)) throw e;
+        if (!shouldRetryError(scope, e)) throw e;
         failed = true;
         error = e;
       }

@@ -27,7 +27,7 @@ export class RetryLoop implements Settle, BackoffCursor {
   ok(value: unknown): void {
     let stands: boolean;
     try {
-      stands = this.retry.accepts(value);
+      stands = this.retry.accepts(this.scope, value);
     } catch (error) {
       // A throwing retryOn fails the attempt, as it does in `retry().run`.
       this.fail(error);
@@ -44,7 +44,7 @@ export class RetryLoop implements Settle, BackoffCursor {
     let outcome = reason ?? error;
     if (reason === undefined) {
       try {
-        retryable = this.retry.shouldRetryError(error);
+        retryable = this.retry.shouldRetryError(this.scope, error);
       } catch (thrown) {
         outcome = thrown;
       }

@@ -96,6 +96,8 @@ export class Call extends Scope {
   readonly startedAt: number;
   /** Whether the caller can cancel (passed a signal). */
   readonly abortable: boolean;
+  /** False when the caller said the call must be sent at most once (`ExecuteOptions.idempotent`). */
+  idempotent = true;
   /** The timer of the call's own deadline, if any. */
   timer: NodeJS.Timeout | undefined = undefined;
   attemptNumber = 1;
