@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { type OpenMetricsContentType, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { durationHistogram } from './duration-histogram.js';
 import type { InstrumentContext } from './instrument-context.js';
@@ -6,19 +6,24 @@ import type { InstrumentContext } from './instrument-context.js';
 const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
 const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-function histogramIn(registry: Registry) {
+function histogramIn(registry: Registry<OpenMetricsContentType>) {
   const context: InstrumentContext = { registry, seriesLimit: 10, overflowCounterFor: () => () => undefined };
   return durationHistogram(context, { name: 'op_duration_seconds', help: 'h', labelNames: ['op'] });
 }
 
-async function text(registry: Registry): Promise<string> {
+function openMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+async function text(registry: Registry<OpenMetricsContentType>): Promise<string> {
   return registry.metrics();
 }
 
 describe('durationHistogram', () => {
   it('counts every recording of a series into its count, sum and bucket', async () => {
-    const registry = new Registry();
+    const registry = openMetricsRegistry();
     const histogram = histogramIn(registry);
     for (const seconds of [0.004, 0.004, 0.02, 12]) histogram.record({ op: 'a' }, seconds);
     const out = await text(registry);
@@ -30,7 +35,7 @@ describe('durationHistogram', () => {
   });
 
   it('keeps the latest trace of a bucket as its exemplar', async () => {
-    const registry = new Registry();
+    const registry = openMetricsRegistry();
     const histogram = histogramIn(registry);
     histogram.record({ op: 'a' }, 0.004, TRACE_A);
     histogram.record({ op: 'a' }, 0.003, TRACE_B);
@@ -41,7 +46,7 @@ describe('durationHistogram', () => {
   });
 
   it('counts again from zero after the registry is reset', async () => {
-    const registry = new Registry();
+    const registry = openMetricsRegistry();
     const histogram = histogramIn(registry);
     histogram.record({ op: 'a' }, 0.004);
     histogram.record({ op: 'a' }, 0.004);
