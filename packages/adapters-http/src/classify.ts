@@ -90,10 +90,22 @@ function hintOf(outcome: Outcome): number | undefined {
 export function httpRetryOn(outcome: Outcome): boolean {
   const policy = activeCallPolicy();
   if (policy?.replayable === false) return false;
+  return isRetryableOutcome(outcome, policy?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS);
+}
+
+function isRetryableOutcome(outcome: Outcome, maxRetryAfterMs: number): boolean {
   if (!outcome.ok) return isTransientError(outcome.error);
   if (!isHttpResponse(outcome.result) || !TRANSIENT_STATUSES.has(outcome.result.status)) return false;
   const hint = hintOf(outcome);
-  return hint === undefined || hint <= (policy?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS);
+  return hint === undefined || hint <= maxRetryAfterMs;
+}
+
+/**
+ * `httpRetryOn` for a client's own pipeline: its calls say whether they may be repeated through the
+ * `idempotent` option of `execute`, so the classifier need not look the call up in the context.
+ */
+export function clientRetryOn(maxRetryAfterMs: number): (outcome: Outcome) => boolean {
+  return (outcome) => isRetryableOutcome(outcome, maxRetryAfterMs);
 }
 
 /** The client's default `retry.retryAfter`: a response's valid `Retry-After`, in ms, used instead of the backoff. */

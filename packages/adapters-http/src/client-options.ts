@@ -9,7 +9,7 @@ import {
 } from '@keel/resilience';
 import type { Telemetry } from '@keel/telemetry';
 import type { Dispatcher } from 'undici';
-import { httpFailureOn, httpRetryAfter, httpRetryOn, isReplayable } from './classify.js';
+import { clientRetryOn, httpFailureOn, httpRetryAfter, isReplayable } from './classify.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
 import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
 import type { HttpResponse } from './response.js';
@@ -62,6 +62,11 @@ export interface ResolvedClientOptions {
   readonly headers: HeaderRecord;
   readonly pipeline: Pipeline;
   readonly ownsPipeline: boolean;
+  /**
+   * Whether the pipeline's classifiers read the call's policy from the context (a pipeline of the user's,
+   * or a `retryOn` of the user's that may call `httpRetryOn`); otherwise calls pass `idempotent` to `execute`.
+   */
+  readonly policyInContext: boolean;
   readonly throwOnError: boolean;
   readonly maxRetryAfterMs: number;
   readonly connections: number | undefined;
@@ -111,7 +116,7 @@ function isPipeline(value: unknown): value is Pipeline {
 }
 
 /** The standard pipeline from the client's options, with the HTTP classification unless the user gave one. */
-function buildPipeline(name: string, options: HttpClientOptions): Pipeline {
+function buildPipeline(name: string, options: HttpClientOptions, maxRetryAfterMs: number): Pipeline {
   const given: PipelineOptions = {};
   for (const key of RESILIENCE) {
     const value = (options as Record<string, unknown>)[key];
@@ -125,7 +130,9 @@ function buildPipeline(name: string, options: HttpClientOptions): Pipeline {
       ...retry,
       // Idempotency gates every classification, the user's too: a non-replayable call is sent once.
       retryOn:
-        typeof userRetryOn === 'function' ? (outcome) => isReplayable() && userRetryOn(outcome) : httpRetryOn,
+        typeof userRetryOn === 'function'
+          ? (outcome) => isReplayable() && userRetryOn(outcome)
+          : clientRetryOn(maxRetryAfterMs),
       retryAfter: retry.retryAfter ?? httpRetryAfter,
     };
   }
@@ -200,8 +207,11 @@ export function resolveClientOptions(options: HttpClientOptions): ResolvedClient
     origin: base?.origin,
     prefix: base?.prefix ?? '',
     headers,
-    pipeline: userPipeline ?? buildPipeline(name, options),
+    pipeline: userPipeline ?? buildPipeline(name, options, maxRetryAfterMs),
     ownsPipeline: userPipeline === undefined,
+    policyInContext:
+      userPipeline !== undefined ||
+      (isPlainObject(options.retry) && typeof options.retry.retryOn === 'function'),
     throwOnError,
     maxRetryAfterMs,
     connections,

@@ -1,5 +1,6 @@
 import type { ResilienceEvent } from '@keel/resilience';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { httpRetryOn } from './classify.js';
 import { type HttpClient, httpClient } from './http-client.js';
 import { answer, type TestServer, testServer } from './testing/server.js';
 import { type TestTelemetry, testTelemetry } from './testing/telemetry.js';
@@ -111,6 +112,38 @@ describe('httpClient retries', () => {
       ['{"amount":5}', 'charge-1'],
       ['{"amount":5}', 'charge-1'],
     ]);
+  });
+
+  it('does not retry a POST whose connection was refused', async () => {
+    server = await testServer();
+    const url = server.url;
+    await server.close();
+    server = undefined;
+    client = httpClient({ name: 'gone', baseUrl: url, retry: RETRY });
+    const delays = retryDelays(client);
+    await expect(client.post('/charges', { json: { amount: 5 } })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    expect(delays).toHaveLength(0);
+  });
+
+  it('does not retry a POST answered 503 under a retryOn of the caller that would', async () => {
+    server = await testServer((_req, res) => answer(res, 503));
+    client = httpClient({ name: 'payments', baseUrl: server.url, retry: { ...RETRY, retryOn: () => true } });
+    expect((await client.post('/charges', { json: { amount: 5 } })).status).toBe(503);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('honours the client maxRetryAfterMs for a retryOn of the caller that delegates to httpRetryOn', async () => {
+    server = await testServer((_req, res) => answer(res, 503, '', { 'retry-after': '2' }));
+    client = httpClient({
+      name: 'busy',
+      baseUrl: server.url,
+      maxRetryAfterMs: 1_000,
+      retry: { ...RETRY, retryOn: (o) => httpRetryOn(o) },
+    });
+    expect((await client.get('/')).status).toBe(503);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('does not retry a 404', async () => {

@@ -1,12 +1,47 @@
-import { CancelledError, type Pipeline, runWithDeadline } from '@keel/resilience';
+import {
+  CancelledError,
+  type ExecuteContext,
+  type ExecuteOptions,
+  type Pipeline,
+  runWithDeadline,
+} from '@keel/resilience';
 import { currentTelemetry } from '@keel/telemetry';
 import { Agent, type Dispatcher } from 'undici';
 import { withCallPolicy } from './classify.js';
-import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
+import {
+  type HttpClientOptions,
+  type ResolvedClientOptions,
+  resolveClientOptions,
+} from './client-options.js';
 import { statusError } from './errors.js';
-import { type HttpRequestOptions, prepareRequest } from './request-options.js';
+import { type HttpRequestOptions, type PreparedRequest, prepareRequest } from './request-options.js';
 import { drain, type HttpResponse, isHttpResponse } from './response.js';
 import { type CallBodies, sendAttempt } from './send-attempt.js';
+
+const SEND_ONCE: ExecuteOptions = { idempotent: false };
+
+/** Runs one call's attempts through the client's pipeline. */
+function launch(
+  client: ResolvedClientOptions,
+  prepared: PreparedRequest,
+  attempt: (ctx: ExecuteContext) => Promise<HttpResponse>,
+): Promise<HttpResponse> {
+  const signal = prepared.signal;
+  if (client.policyInContext) {
+    const policy = { replayable: prepared.replayable, maxRetryAfterMs: client.maxRetryAfterMs };
+    return withCallPolicy(policy, () =>
+      client.pipeline.execute(attempt, signal === undefined ? undefined : { signal }),
+    );
+  }
+  // The client's own classifiers: whether the call may be repeated travels as an option, not in the context.
+  const options =
+    signal !== undefined
+      ? { signal, idempotent: prepared.replayable }
+      : prepared.replayable
+        ? undefined
+        : SEND_ONCE;
+  return client.pipeline.execute(attempt, options);
+}
 
 /** A resilient, traced HTTP client for one destination. */
 export interface HttpClient {
@@ -57,19 +92,12 @@ export function httpClient(options: HttpClientOptions): HttpClient {
     // Looked up per call, so a client built before startTelemetry() reports to the started telemetry.
     const telemetry = client.telemetry ?? currentTelemetry();
     const bodies: CallBodies = { latest: undefined };
-    const policy = { replayable: prepared.replayable, maxRetryAfterMs: client.maxRetryAfterMs };
-    const execute = () =>
-      withCallPolicy(policy, () =>
-        pipeline.execute(
-          (ctx) => sendAttempt(agent, telemetry, prepared, bodies, ctx),
-          prepared.signal === undefined ? undefined : { signal: prepared.signal },
-        ),
-      );
+    const attempt = (ctx: ExecuteContext) => sendAttempt(agent, telemetry, prepared, bodies, ctx);
     let response: HttpResponse;
     try {
       response = await (prepared.timeout === undefined
-        ? execute()
-        : runWithDeadline(prepared.timeout, execute));
+        ? launch(client, prepared, attempt)
+        : runWithDeadline(prepared.timeout, () => launch(client, prepared, attempt)));
     } catch (error) {
       if (bodies.latest !== undefined) void drain(bodies.latest.body);
       throw error;
