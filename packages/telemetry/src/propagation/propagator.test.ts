@@ -250,6 +250,20 @@ describe('KeelPropagator.inject', () => {
     expect(out).toEqual({ 'x-keel-deadline-ms': '0' });
   });
 
+  it.each([
+    ['the context', 1_000, 60_000, 1_000],
+    ['the attempt', 60_000, 2_000, 2_000],
+    ['the attempt, with none in the context', undefined, 3_000, 3_000],
+  ])('injectWithin sends the nearer deadline, here %s’s', (_, inContextMs, attemptMs, sentMs) => {
+    const now = performance.now();
+    const ctx = inContextMs === undefined ? ROOT_CONTEXT : setDeadline(ROOT_CONTEXT, now + inContextMs);
+    const out: Record<string, string> = {};
+    keelPropagator().injectWithin(ctx, out, defaultTextMapSetter, now + attemptMs);
+    const sent = Number(out['x-keel-deadline-ms']);
+    expect(sent).toBeLessThanOrEqual(sentMs);
+    expect(sent).toBeGreaterThan(sentMs - 100);
+  });
+
   it('writes no traceparent for an invalid span context', () => {
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: '0'.repeat(32),

@@ -1,4 +1,4 @@
-import { remainingMs, setDeadline } from '@keel/resilience';
+import { getDeadline, msUntil, setDeadline } from '@keel/resilience';
 import {
   type Context,
   isSpanContextValid,
@@ -97,6 +97,14 @@ export class KeelPropagator implements TextMapPropagator {
 
   /** Writes trace context, baggage, correlation ID and remaining deadline of `ctx` into `carrier`. */
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    this.injectWithin(ctx, carrier, setter, undefined);
+  }
+
+  /**
+   * `inject`, with the deadline the nearer of `ctx`'s and `deadline` (a `performance.now()` instant): what
+   * `inject(setDeadline(ctx, deadline), …)` writes, without building that context.
+   */
+  injectWithin(ctx: Context, carrier: unknown, setter: TextMapSetter, deadline: number | undefined): void {
     const spanContext = this.injectMinimal(ctx, carrier, setter);
     if (spanContext !== undefined) {
       const state = tracestateHeader(spanContext.traceState);
@@ -106,8 +114,10 @@ export class KeelPropagator implements TextMapPropagator {
     if (baggage !== '') setter.set(carrier, BAGGAGE_HEADER, baggage);
     const correlationId = getCorrelationId(ctx);
     if (isValidCorrelationId(correlationId)) setter.set(carrier, this.#correlationHeader, correlationId);
-    const remaining = remainingMs(ctx);
-    if (remaining !== undefined) setter.set(carrier, DEADLINE_HEADER, formatDeadlineHeader(remaining));
+    const inherited = getDeadline(ctx);
+    const nearest =
+      deadline === undefined || (inherited !== undefined && inherited <= deadline) ? inherited : deadline;
+    if (nearest !== undefined) setter.set(carrier, DEADLINE_HEADER, formatDeadlineHeader(msUntil(nearest)));
   }
 
   /**
