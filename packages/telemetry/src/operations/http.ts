@@ -134,12 +134,16 @@ export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C
   };
 }
 
+/** The parts of the destination a client span and the egress allow-list read: a `URL` has them all. */
+export type HttpClientUrl = Pick<URL, 'origin' | 'protocol' | 'hostname' | 'port' | 'pathname'>;
+
 /** What an outbound HTTP client knows before one physical attempt. */
 export interface HttpClientStart<C> {
   readonly carrier: C;
   readonly setter: TextMapSetter<C>;
   readonly method: string;
-  readonly url: URL;
+  /** Where the attempt goes: a `URL`, or its parts (a client that parsed its base URL once need not parse per call). */
+  readonly url: HttpClientUrl;
   /** The attempt number from 1; attempts after the first carry `http.request.resend_count`. @default 1 */
   readonly attempt?: number;
   /** The instant bounding this attempt (`ExecuteContext.deadline`), sent downstream as what remains. */
@@ -153,60 +157,96 @@ export interface HttpClientStart<C> {
 
 /** One outbound HTTP attempt in flight. */
 export interface HttpClientOperation {
+  /** The attempt's context: its span and deadline (built on first read; the headers do not need it). */
   readonly context: Context;
   end(end: { statusCode?: number; error?: unknown }): void;
 }
 
+/** An attempt whose context nobody has asked for yet: the deadline is added on first read. */
+class ClientContext {
+  #context: Context | undefined = undefined;
+
+  constructor(
+    readonly parent: Context,
+    readonly deadline: number | undefined,
+  ) {}
+
+  get context(): Context {
+    this.#context ??= this.deadline === undefined ? this.parent : setDeadline(this.parent, this.deadline);
+    return this.#context;
+  }
+
+  end(_end: { statusCode?: number; error?: unknown }): void {}
+}
+
+/** One attempt with a span: `end` finishes it and records the client duration histogram. */
+class ClientAttempt extends ClientContext {
+  constructor(
+    readonly core: OperationCore,
+    readonly op: Operation,
+    readonly method: string,
+    readonly hostname: string,
+    deadline: number | undefined,
+  ) {
+    super(op.context, deadline);
+  }
+
+  override end({ statusCode, error }: { statusCode?: number; error?: unknown }): void {
+    const op = this.op;
+    let outcome: Parameters<Operation['finish']>[0];
+    if (statusCode === undefined) outcome = error === undefined ? {} : { error };
+    else {
+      const attributes = { 'http.response.status_code': statusCode };
+      outcome =
+        error !== undefined
+          ? { attributes, error }
+          : statusCode >= 400
+            ? { attributes, errorType: String(statusCode) }
+            : { attributes };
+    }
+    const { seconds, errorType } = op.finish(outcome);
+    this.core.metrics.httpClientDuration.record(
+      {
+        http_request_method: this.method,
+        server_address: this.hostname,
+        http_response_status_code: statusCode,
+        error_type: errorType,
+      },
+      seconds,
+      op.sampledTraceId,
+    );
+  }
+}
+
 /** Starts the client span of one HTTP attempt and injects context into the request headers. */
 export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C>): HttpClientOperation {
+  const url = start.url;
+  const hostname = url.hostname;
+  const active = otelContext.active();
   if (start.span === false) {
-    const ctx = getActive(start.deadline);
-    injectClient(core, ctx, start);
-    return { context: ctx, end: () => undefined };
+    injectClient(core, active, start, hostname);
+    return new ClientContext(active, start.deadline);
   }
   const method = normalizeMethod(start.method);
-  const { hostname, protocol } = start.url;
-  const port = Number(start.url.port) || (protocol === 'https:' ? 443 : 80);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   const attempt = start.attempt ?? 1;
-  const op = new Operation(core.tracer, method, SpanKind.CLIENT, getActive(start.deadline), {
+  const attributes: Record<string, string | number> = {
     'http.request.method': method,
     'server.address': hostname,
     'server.port': port,
     // Path only: query strings carry tokens more often than not.
-    'url.full': `${start.url.origin}${start.url.pathname}`,
-    ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
-  });
-  injectClient(core, op.context, start);
-  return {
-    context: op.context,
-    end({ statusCode, error }) {
-      const failed = statusCode !== undefined && statusCode >= 400;
-      const { seconds, errorType } = op.finish({
-        ...(statusCode === undefined ? {} : { attributes: { 'http.response.status_code': statusCode } }),
-        ...(error !== undefined ? { error } : failed ? { errorType: String(statusCode) } : {}),
-      });
-      core.metrics.httpClientDuration.record(
-        {
-          http_request_method: method,
-          server_address: hostname,
-          http_response_status_code: statusCode,
-          error_type: errorType,
-        },
-        seconds,
-        op.sampledTraceId,
-      );
-    },
+    'url.full': `${url.origin}${url.pathname}`,
   };
+  if (attempt > 1) attributes['http.request.resend_count'] = attempt - 1;
+  // The span's parent is the active context; the attempt's deadline is only sent on (and added to `context`).
+  const op = new Operation(core.tracer, method, SpanKind.CLIENT, active, attributes);
+  injectClient(core, op.context, start, hostname);
+  return new ClientAttempt(core, op, method, hostname, start.deadline);
 }
 
 /** Everything to allow-listed hosts, `traceparent` alone to the others (DESIGN §6). */
-function injectClient<C>(core: OperationCore, ctx: Context, start: HttpClientStart<C>): void {
+function injectClient<C>(core: OperationCore, ctx: Context, start: HttpClientStart<C>, host: string): void {
   const setter = start.setter as TextMapSetter;
-  if (core.allowsFullContext(start.url.hostname)) core.propagator.inject(ctx, start.carrier, setter);
+  if (core.allowsFullContext(host)) core.propagator.injectWithin(ctx, start.carrier, setter, start.deadline);
   else core.propagator.injectMinimal(ctx, start.carrier, setter);
-}
-
-function getActive(deadline: number | undefined): Context {
-  const active = otelContext.active();
-  return deadline === undefined ? active : setDeadline(active, deadline);
 }
