@@ -58,7 +58,7 @@ export function createLogger(options: LoggerOptions): Logger {
   // `mixin` is a root-only option in pino; `formatters.log` is the per-child hook that sees every record.
   const parentFormat = (internals[pino.symbols.formattersSym] as { log?: Formatter } | undefined)?.log;
   const format: Formatter = (record) => {
-    const merged = Object.assign(fields(), record);
+    const merged = Object.assign(fields(record), record);
     return parentFormat === undefined ? merged : parentFormat(merged);
   };
   return logger.child(

@@ -1,4 +1,4 @@
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import { getCorrelationId } from '../propagation/correlation.js';
 
 /** The fields Keel adds to every log record so logs join traces and requests. */
@@ -15,12 +15,36 @@ export interface LogFields {
 const FLAGS_HEX = Array.from({ length: 256 }, (_, flags) => flags.toString(16).padStart(2, '0'));
 
 /**
- * Builds the function that returns `service`, the active span's ids and flags (when the span context is valid)
- * and the active correlation ID, as a fresh object per call (pino merges into it).
+ * A record that carries Keel's trace and correlation fields itself, for code that already holds them (the
+ * access log line of an operation, written when the response ends): the fields function then adds only
+ * `service` instead of looking them up in the active context, so the line needs no `context.with` around
+ * it. The fields come first, as they would from the lookup, so the record's shape is the same.
  */
-export function logFields(service: string): () => LogFields {
-  return function keelLogFields() {
+export class OwnFieldsRecord {
+  trace_id?: string;
+  span_id?: string;
+  trace_flags?: string;
+  correlation_id?: string;
+
+  constructor(spanContext: SpanContext, correlationId: string | undefined) {
+    if (isSpanContextValid(spanContext)) {
+      this.trace_id = spanContext.traceId;
+      this.span_id = spanContext.spanId;
+      this.trace_flags = FLAGS_HEX[spanContext.traceFlags & 0xff] ?? '00';
+    }
+    if (correlationId !== undefined) this.correlation_id = correlationId;
+  }
+}
+
+/**
+ * Builds the function that returns `service`, the active span's ids and flags (when the span context is valid)
+ * and the active correlation ID, as a fresh object per call (pino merges into it); for an
+ * {@link OwnFieldsRecord}, `service` alone.
+ */
+export function logFields(service: string): (record?: object) => LogFields {
+  return function keelLogFields(record) {
     const fields: LogFields = { service };
+    if (record instanceof OwnFieldsRecord) return fields;
     const spanContext = trace.getActiveSpan()?.spanContext();
     if (spanContext !== undefined && isSpanContextValid(spanContext)) {
       fields.trace_id = spanContext.traceId;

@@ -6,10 +6,11 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
+import { OwnFieldsRecord } from '../logging/log-fields.js';
 import { unredacted } from '../logging/unredacted.js';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
-import { Operation } from './operation.js';
+import { Operation, type OperationEnd } from './operation.js';
 
 const METHODS = new Set([
   'GET',
@@ -74,64 +75,103 @@ export interface HttpServerOperation {
 
 /** Starts the server span of an inbound HTTP request; `end` names it `{method} {route}` and records the histogram. */
 export function startHttpServer<C>(core: OperationCore, start: HttpServerStart<C>): HttpServerOperation {
-  const inbound = extractInbound(core, start.carrier, start.getter, start.edge === true);
-  const method = normalizeMethod(start.method);
-  const op = new Operation(
-    core.tracer,
-    method,
-    SpanKind.SERVER,
-    inbound.context,
-    { 'http.request.method': method, 'url.scheme': start.scheme ?? 'http' },
-    inbound.links,
-  );
-  const accessLog = start.accessLog !== false;
-  let ended = false;
-  return {
-    context: op.context,
-    correlationId: inbound.correlationId,
-    traceId: op.span.spanContext().traceId,
-    run: (fn) => op.run(fn),
-    echoCorrelationId(carrier, setter) {
-      // The ID was validated (or generated) on the way in, so it is written as it is.
-      setter.set(carrier, core.propagator.correlationHeader, inbound.correlationId);
-    },
-    end({ route, statusCode, error: raised }) {
-      if (ended) return;
-      ended = true;
-      const serverError = statusCode >= 500;
-      const error = raised !== undefined && (serverError || isKeelError(raised)) ? raised : undefined;
-      const { seconds, errorType } = op.finish({
-        name: route === undefined ? method : `${method} ${route}`,
-        attributes:
-          route === undefined
-            ? { 'http.response.status_code': statusCode }
-            : { 'http.route': route, 'http.response.status_code': statusCode },
-        ...(error !== undefined ? { error } : serverError ? { errorType: String(statusCode) } : {}),
-      });
-      core.metrics.httpServerDuration.record(
-        {
-          http_request_method: method,
-          http_route: route,
-          http_response_status_code: statusCode,
-          error_type: errorType,
-        },
-        seconds,
-        op.sampledTraceId,
-      );
-      if (accessLog) {
-        op.run(() =>
-          unredacted(core.logger)[serverError ? 'error' : 'info'](
-            {
-              http: { method, route, status_code: statusCode },
-              duration_ms: Math.round(seconds * 1e4) / 10,
-              error_type: errorType,
-            },
-            'request completed',
-          ),
-        );
-      }
-    },
-  };
+  return new HttpServer(core, start);
+}
+
+// A class, so the methods sit on the prototype rather than being closures made per request.
+class HttpServer implements HttpServerOperation {
+  readonly context: Context;
+  readonly correlationId: string;
+  readonly traceId: string;
+  readonly #core: OperationCore;
+  readonly #op: Operation;
+  readonly #method: string;
+  readonly #accessLog: boolean;
+  #ended = false;
+
+  constructor(core: OperationCore, start: HttpServerStart<unknown>) {
+    const inbound = extractInbound(core, start.carrier, start.getter, start.edge === true);
+    const method = normalizeMethod(start.method);
+    const op = new Operation(
+      core.tracer,
+      method,
+      SpanKind.SERVER,
+      inbound.context,
+      { 'http.request.method': method, 'url.scheme': start.scheme ?? 'http' },
+      inbound.links,
+    );
+    this.context = op.context;
+    this.correlationId = inbound.correlationId;
+    this.traceId = op.span.spanContext().traceId;
+    this.#core = core;
+    this.#op = op;
+    this.#method = method;
+    this.#accessLog = start.accessLog !== false;
+  }
+
+  run<T>(fn: () => T): T {
+    return this.#op.run(fn);
+  }
+
+  echoCorrelationId<R>(carrier: R, setter: TextMapSetter<R>): void {
+    // The ID was validated (or generated) on the way in, so it is written as it is.
+    setter.set(carrier, this.#core.propagator.correlationHeader, this.correlationId);
+  }
+
+  end({ route, statusCode, error: raised }: HttpServerEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const op = this.#op;
+    const method = this.#method;
+    const serverError = statusCode >= 500;
+    const error = raised !== undefined && (serverError || isKeelError(raised)) ? raised : undefined;
+    const name = route === undefined ? method : `${method} ${route}`;
+    const attributes =
+      route === undefined
+        ? { 'http.response.status_code': statusCode }
+        : { 'http.route': route, 'http.response.status_code': statusCode };
+    const outcome: OperationEnd =
+      error !== undefined
+        ? { name, attributes, error }
+        : serverError
+          ? { name, attributes, errorType: String(statusCode) }
+          : { name, attributes };
+    const { seconds, errorType } = op.finish(outcome);
+    this.#core.metrics.httpServerDuration.record(
+      {
+        http_request_method: method,
+        http_route: route,
+        http_response_status_code: statusCode,
+        error_type: errorType,
+      },
+      seconds,
+      op.sampledTraceId,
+    );
+    if (this.#accessLog) this.#log(route, statusCode, seconds, errorType, serverError);
+  }
+
+  #log(
+    route: string | undefined,
+    statusCode: number,
+    seconds: number,
+    errorType: string | undefined,
+    serverError: boolean,
+  ): void {
+    // The record brings the span's and the request's fields itself, as the logger's lookup would find them
+    // inside `run`: no `context.with` for one line.
+    const record = new AccessRecord(this.#op.span.spanContext(), this.correlationId);
+    record.http = { method: this.#method, route, status_code: statusCode };
+    record.duration_ms = Math.round(seconds * 1e4) / 10;
+    record.error_type = errorType;
+    unredacted(this.#core.logger)[serverError ? 'error' : 'info'](record, 'request completed');
+  }
+}
+
+/** The access log line of one request, after the trace and correlation fields. */
+class AccessRecord extends OwnFieldsRecord {
+  http?: { method: string; route: string | undefined; status_code: number };
+  duration_ms?: number;
+  error_type?: string | undefined;
 }
 
 /** The parts of the destination a client span and the egress allow-list read: a `URL` has them all. */
