@@ -58,6 +58,8 @@ export interface ResolvedClientOptions {
   readonly name: string;
   readonly owner: string;
   readonly origin: string | undefined;
+  /** The parts of `baseUrl`'s origin a client span reads, parsed once. */
+  readonly originParts: OriginParts | undefined;
   readonly prefix: string;
   readonly headers: HeaderRecord;
   readonly pipeline: Pipeline;
@@ -96,8 +98,16 @@ const KNOWN = new Set([
   'telemetry',
 ]);
 
+/** What a client span needs of an origin, read once from the parsed `baseUrl`. */
+export interface OriginParts {
+  readonly origin: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string;
+}
+
 /** Parses `baseUrl` into an origin and a path prefix without a trailing slash. */
-function parseBaseUrl(owner: string, value: unknown): { origin: string; prefix: string } {
+function parseBaseUrl(owner: string, value: unknown): OriginParts & { prefix: string } {
   const expected = 'an http: or https: URL without query, fragment or credentials';
   let url: URL | undefined;
   if (value instanceof URL) url = value;
@@ -108,7 +118,8 @@ function parseBaseUrl(owner: string, value: unknown): { origin: string; prefix: 
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     return fail(owner, 'baseUrl', expected, url.href);
   }
-  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+  const { origin, protocol, hostname, port } = url;
+  return { origin, protocol, hostname, port, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
 function isPipeline(value: unknown): value is Pipeline {
@@ -205,6 +216,10 @@ export function resolveClientOptions(options: HttpClientOptions): ResolvedClient
     name,
     owner,
     origin: base?.origin,
+    originParts:
+      base === undefined
+        ? undefined
+        : { origin: base.origin, protocol: base.protocol, hostname: base.hostname, port: base.port },
     prefix: base?.prefix ?? '',
     headers,
     pipeline: userPipeline ?? buildPipeline(name, options, maxRetryAfterMs),

@@ -97,6 +97,24 @@ describe('httpClient tracing', () => {
     expect(Number(server.requests[0]?.headers['x-keel-deadline-ms'])).toBeLessThanOrEqual(300);
   });
 
+  it.each([
+    ['a plain path, without its query', '/stock/7?token=secret', '/api/stock/7'],
+    ['a path with dot segments, as a URL resolves them', '/a/./b/../%2e%2e/stock', '/api/stock'],
+    [
+      'a path that looks like another host, on the baseUrl host',
+      '//other.host/stock',
+      '/api//other.host/stock',
+    ],
+    ['a path with a fragment, without it', '/stock#top', '/api/stock'],
+  ])('records url.full of %s', async (_what, path, pathname) => {
+    server = await testServer();
+    client = httpClient({ name: 'inventory', baseUrl: `${server.url}/api` });
+    await (await client.get(path)).dump();
+    const [span] = await clientSpans();
+    expect(span?.attributes['url.full']).toBe(`${server.url}${pathname}`);
+    expect(span?.attributes['server.address']).toBe('127.0.0.1');
+  });
+
   it('reports to the telemetry started after the client was built', async () => {
     server = await testServer();
     await (await early!.get(`${server.url}/stock`)).dump();

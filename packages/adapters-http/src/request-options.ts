@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
+import type { HttpClientStart } from '@keel/telemetry';
 import { IDEMPOTENT_METHODS } from './classify.js';
-import type { ResolvedClientOptions } from './client-options.js';
+import type { OriginParts, ResolvedClientOptions } from './client-options.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
 import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
 
@@ -40,7 +41,8 @@ export interface PreparedRequest {
   readonly method: string;
   readonly origin: string;
   readonly path: string;
-  readonly url: URL;
+  /** Where the call goes, as the client span and the egress allow-list read it. */
+  readonly url: HttpClientStart<unknown>['url'];
   readonly headers: HeaderRecord;
   readonly body: string | Uint8Array | Readable | null;
   readonly replayable: boolean;
@@ -84,7 +86,28 @@ function appendQuery(owner: string, path: string, query: unknown): string {
   return `${path}${path.includes('?') ? '&' : '?'}${text}`;
 }
 
-function target(client: ResolvedClientOptions, owner: string, to: unknown): { origin: string; path: string } {
+/** Where one call goes: the origin, the path as sent, and the URL (or its parts) the span reads. */
+interface Target {
+  readonly origin: string;
+  readonly path: string;
+  /** The parsed URL of an absolute target; undefined for a path under `baseUrl`. */
+  readonly url: URL | undefined;
+}
+
+// A path the WHATWG parser would leave as it is: no dot segment (plain or percent-encoded), backslash,
+// fragment, space or other character it would encode. Anything else is parsed, so the span sees what a URL would.
+const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+
+/** The URL parts of a path under the client's `baseUrl`, without parsing a URL when the path is plain. */
+function urlUnder(parts: OriginParts, origin: string, fullPath: string): HttpClientStart<unknown>['url'] {
+  const query = fullPath.indexOf('?');
+  const pathname = query === -1 ? fullPath : fullPath.slice(0, query);
+  if (!PLAIN_PATH.test(pathname) || DOT_SEGMENT.test(pathname)) return new URL(`${origin}${fullPath}`);
+  return { origin, protocol: parts.protocol, hostname: parts.hostname, port: parts.port, pathname };
+}
+
+function target(client: ResolvedClientOptions, owner: string, to: unknown): Target {
   const value = to instanceof URL ? to.href : to;
   if (typeof value !== 'string') return fail(owner, 'url', 'a path or an http(s) URL', value);
   if (ABSOLUTE.test(value)) {
@@ -93,12 +116,16 @@ function target(client: ResolvedClientOptions, owner: string, to: unknown): { or
     if (client.origin !== undefined && url.origin !== client.origin) {
       return fail(owner, 'url', `a path or a URL on ${client.origin} (the client's baseUrl)`, value);
     }
-    return { origin: url.origin, path: `${url.pathname}${url.search}` };
+    return { origin: url.origin, path: `${url.pathname}${url.search}`, url };
   }
   if (client.origin === undefined) {
     return fail(owner, 'url', 'an absolute http(s) URL (the client has no baseUrl)', value);
   }
-  return { origin: client.origin, path: `${client.prefix}${value.startsWith('/') ? '' : '/'}${value}` };
+  return {
+    origin: client.origin,
+    path: `${client.prefix}${value.startsWith('/') ? '' : '/'}${value}`,
+    url: undefined,
+  };
 }
 
 /** Validates a call and builds what every attempt of it sends; throws a TypeError naming the option. */
@@ -116,7 +143,7 @@ export function prepareRequest(
   const o = options ?? {};
   if (!isPlainObject(o)) fail(owner, 'request options', 'an object', o);
   checkKeys(owner, o, KNOWN);
-  const { origin, path } = target(client, owner, to);
+  const { origin, path, url } = target(client, owner, to);
   const fullPath = appendQuery(owner, path, o.query);
   const headers = mergeHeaders(owner, 'headers', { ...client.headers }, o.headers);
   if (o.idempotencyKey !== undefined) {
@@ -148,7 +175,8 @@ export function prepareRequest(
     origin,
     path: fullPath,
     // Concatenated, not resolved: a path such as //other.host must not change the host the span and the allow-list see.
-    url: new URL(`${origin}${fullPath}`),
+    // An absolute target was parsed already; a query appended to it leaves its pathname as it is.
+    url: url ?? urlUnder(client.originParts as OriginParts, origin, fullPath),
     headers,
     body,
     replayable: safe && !(body instanceof Readable),
