@@ -42,6 +42,31 @@ describe('the per-metric series cap', () => {
     });
   });
 
+  it('records a status given as a number and as a string into one series', async () => {
+    const metrics = createMetrics();
+    for (const status of [200, '200', 200, '200']) {
+      metrics.httpClientDuration.record(
+        { http_request_method: 'GET', http_response_status_code: status },
+        0.01,
+      );
+    }
+    const series = await seriesOf(metrics.registry, 'http_client_request_duration_seconds');
+    expect(series).toEqual([{ http_request_method: 'GET', http_response_status_code: '200' }]);
+  });
+
+  it('keeps recordings of many raw values that share a few series exact', async () => {
+    const metrics = createMetrics({ seriesLimit: 10 });
+    const long = 'h'.repeat(128);
+    for (let i = 0; i < 1_000; i++) {
+      metrics.httpClientDuration.record({ http_request_method: 'GET', server_address: `${long}${i}` }, 0.01);
+    }
+    const samples = await samplesOf(metrics.registry, 'http_client_request_duration_seconds');
+    const counts = samples.filter((s) => s.metricName?.endsWith('_count'));
+    expect(counts).toEqual([
+      expect.objectContaining({ value: 1_000, labels: { http_request_method: 'GET', server_address: long } }),
+    ]);
+  });
+
   it('holds the default limit of 2000 against 10,000 distinct values', async () => {
     const metrics = createMetrics();
     for (let i = 0; i < 10_000; i++) {

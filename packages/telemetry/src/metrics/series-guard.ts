@@ -28,7 +28,49 @@ export function seriesGuard<L extends string>(
   // Reused between calls (recording is synchronous) so a hit on a known series allocates only its key.
   const scratch: (string | undefined)[] = new Array(labelNames.length);
 
+  // Raw label values → bound labels, one Map level per label, so a known series costs lookups and no
+  // string building. Distinct raw values can share a series (200 and '200', long values cut alike), so this
+  // index is capped on its own; past the cap recordings take the keyed path below, which stays exact.
+  const index = new Map<unknown, unknown>();
+  const indexLimit = Math.max(limit, 1) * 4;
+  let indexed = 0;
+  const last = labelNames.length - 1;
+
+  function lookup(input: LabelInput<L>): BoundLabels | undefined {
+    let node = index;
+    for (let i = 0; i < last; i++) {
+      const next = node.get(input[labelNames[i]!]) as Map<unknown, unknown> | undefined;
+      if (next === undefined) return undefined;
+      node = next;
+    }
+    return node.get(last < 0 ? undefined : input[labelNames[last]!]) as BoundLabels | undefined;
+  }
+
+  function remember(input: LabelInput<L>, labels: BoundLabels): void {
+    if (indexed >= indexLimit) return;
+    indexed++;
+    let node = index;
+    for (let i = 0; i < last; i++) {
+      const raw = input[labelNames[i]!];
+      let next = node.get(raw) as Map<unknown, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(raw, next);
+      }
+      node = next;
+    }
+    node.set(last < 0 ? undefined : input[labelNames[last]!], labels);
+  }
+
   return function guard(input) {
+    const hit = lookup(input);
+    if (hit !== undefined) return hit;
+    const labels = keyed(input);
+    if (labels !== overflow) remember(input, labels);
+    return labels;
+  };
+
+  function keyed(input: LabelInput<L>): BoundLabels {
     let key = '';
     for (let i = 0; i < labelNames.length; i++) {
       const raw = input[labelNames[i]!];
@@ -50,5 +92,5 @@ export function seriesGuard<L extends string>(
     }
     series.set(key, labels);
     return labels;
-  };
+  }
 }
