@@ -115,6 +115,18 @@ describe('httpClient tracing', () => {
     expect(span?.attributes['server.address']).toBe('127.0.0.1');
   });
 
+  it('sends each call a traceparent of its own, leaving the client headers as they were', async () => {
+    server = await testServer();
+    const headers = { accept: 'application/json' };
+    client = httpClient({ name: 'inventory', baseUrl: server.url, headers });
+    await (await client.get('/a')).dump();
+    await (await client.get('/b')).dump();
+    const sent = server.requests.map((r) => r.headers.traceparent);
+    expect(sent[0]).not.toBe(sent[1]);
+    expect(server.requests.map((r) => r.headers.accept)).toEqual(['application/json', 'application/json']);
+    expect(headers).toEqual({ accept: 'application/json' });
+  });
+
   it('reports to the telemetry started after the client was built', async () => {
     server = await testServer();
     await (await early!.get(`${server.url}/stock`)).dump();

@@ -43,7 +43,8 @@ export interface PreparedRequest {
   readonly path: string;
   /** Where the call goes, as the client span and the egress allow-list read it. */
   readonly url: HttpClientStart<unknown>['url'];
-  readonly headers: HeaderRecord;
+  /** The headers every attempt starts from; shared with the client when the call adds none, so never written to. */
+  readonly headers: Readonly<HeaderRecord>;
   readonly body: string | Uint8Array | Readable | null;
   readonly replayable: boolean;
   readonly signal: AbortSignal | undefined;
@@ -61,6 +62,7 @@ const KNOWN = new Set([
   'timeout',
   'throwOnError',
 ]);
+const NO_OPTIONS: HttpRequestOptions = Object.freeze({});
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}$/;
 const NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
 const ABSOLUTE = /^https?:\/\//i;
@@ -136,16 +138,27 @@ export function prepareRequest(
   options: HttpRequestOptions | undefined,
 ): PreparedRequest {
   const owner = client.owner;
-  if (typeof rawMethod !== 'string' || !METHOD.test(rawMethod))
-    fail(owner, 'method', 'an HTTP method', rawMethod);
-  const upper = rawMethod.toUpperCase();
-  const method = NORMALIZED.has(upper) ? upper : rawMethod;
-  const o = options ?? {};
-  if (!isPlainObject(o)) fail(owner, 'request options', 'an object', o);
-  checkKeys(owner, o, KNOWN);
+  let method: string;
+  // The client's own shorthands pass a normalised method: no pattern to test, no case to fold.
+  if (typeof rawMethod === 'string' && NORMALIZED.has(rawMethod)) method = rawMethod;
+  else {
+    if (typeof rawMethod !== 'string' || !METHOD.test(rawMethod))
+      fail(owner, 'method', 'an HTTP method', rawMethod);
+    const upper = rawMethod.toUpperCase();
+    method = NORMALIZED.has(upper) ? upper : rawMethod;
+  }
+  const o = options ?? NO_OPTIONS;
+  if (o !== NO_OPTIONS) {
+    if (!isPlainObject(o)) fail(owner, 'request options', 'an object', o);
+    checkKeys(owner, o, KNOWN);
+  }
   const { origin, path, url } = target(client, owner, to);
   const fullPath = appendQuery(owner, path, o.query);
-  const headers = mergeHeaders(owner, 'headers', { ...client.headers }, o.headers);
+  // The client's headers as they are unless this call adds to them: every attempt copies them before injecting.
+  const headers =
+    o.headers === undefined && o.idempotencyKey === undefined && o.json === undefined
+      ? client.headers
+      : mergeHeaders(owner, 'headers', { ...client.headers }, o.headers);
   if (o.idempotencyKey !== undefined) {
     if (typeof o.idempotencyKey !== 'string' || o.idempotencyKey.length === 0) {
       fail(owner, 'idempotencyKey', 'a non-empty string', o.idempotencyKey);
