@@ -16,14 +16,17 @@ export interface RequestState {
   readonly templates: string[];
 }
 
-// Symbol.for, so a second installed copy of this package finds the same state.
-const kState = Symbol.for('keel.express.request');
+// A WeakMap, not a property of the request: adding a property to a request Express has re-prototyped
+// costs microseconds. Kept under a Symbol.for key so a second installed copy of this package shares it.
+const registry = globalThis as { [key: symbol]: WeakMap<object, RequestState> | undefined };
+const kStates = Symbol.for('keel.express.requests');
+const states = (registry[kStates] ??= new WeakMap());
 
-type Carrier = Record<symbol, RequestState | undefined> & { baseUrl?: unknown; params?: unknown };
+type Carrier = { baseUrl?: unknown; params?: unknown };
 
 /** The state `keel()` attached to `req`, if it ran for this request. */
 export function requestState(req: object): RequestState | undefined {
-  return (req as Carrier)[kState];
+  return states.get(req);
 }
 
 // Shared accessors (no closure per request) that let Express set req.route and req.baseUrl as usual
@@ -32,10 +35,10 @@ const routeDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: Carrier) {
-    return this[kState]?.matched;
+    return states.get(this)?.matched;
   },
   set(this: Carrier, route: unknown) {
-    const state = this[kState];
+    const state = states.get(this);
     if (state === undefined) return;
     state.matched = route;
     const path = routePath((route as { path?: unknown } | undefined)?.path);
@@ -47,10 +50,10 @@ const baseUrlDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: Carrier) {
-    return this[kState]?.raws.at(-1) ?? '';
+    return states.get(this)?.raws.at(-1) ?? '';
   },
   set(this: Carrier, value: unknown) {
-    const state = this[kState];
+    const state = states.get(this);
     if (state !== undefined) enterBase(state, typeof value === 'string' ? value : '', this.params);
   },
 };
@@ -67,7 +70,7 @@ export function attachState(req: object, op: HttpServerOperation, telemetry: Tel
     raws: [base],
     templates: [base],
   };
-  (req as Carrier)[kState] = state;
+  states.set(req, state);
   Object.defineProperty(req, 'route', routeDescriptor);
   Object.defineProperty(req, 'baseUrl', baseUrlDescriptor);
   return state;

@@ -1,14 +1,15 @@
 import type { EventEmitter } from 'node:events';
 import { type Context, context } from '@opentelemetry/api';
 
-// Where a bound emitter keeps the context its later listeners run in.
-const kContext = Symbol('keel.telemetry.emitter-context');
+// The context each bound emitter's later listeners run in. A WeakMap, not a property: adding a property
+// to a request Express has re-prototyped costs microseconds (V8 makes a new hidden class each time).
+const contexts = new WeakMap<EventEmitter, Context>();
 
 type Listener = (...args: unknown[]) => unknown;
 /** A wrapper as EventEmitter's own `once` makes them: `.listener` is what `removeListener` matches. */
 type Wrapper = Listener & { listener: Listener };
 type Add = (this: Bound, event: string | symbol, listener: Listener) => unknown;
-type Bound = EventEmitter & { [kContext]?: Context } & Record<string, Add>;
+type Bound = EventEmitter & Record<string, Add>;
 
 // The inherited method registers the wrapper; were it to re-enter a patched method (none of Node's do),
 // the wrapper must not be wrapped again, or `removeListener(event, listener)` could no longer find it.
@@ -20,7 +21,7 @@ function addWith(name: string, once: boolean): Add {
     const inherited = Object.getPrototypeOf(this)[name] as Add;
     // Not a function: left to the inherited method, which throws Node's usual error.
     if (adding || typeof listener !== 'function') return inherited.call(this, event, listener);
-    const wrapper = wrap(this, this[kContext] as Context, event, listener, once);
+    const wrapper = wrap(this, contexts.get(this) as Context, event, listener, once);
     adding = true;
     try {
       return inherited.call(this, event, wrapper);
@@ -74,13 +75,13 @@ const PATCHES: ReadonlyArray<readonly [string, Add]> = [
  */
 export function bindEmitter(ctx: Context, emitter: EventEmitter): void {
   const target = emitter as Bound;
-  if (target[kContext] !== undefined) return;
+  if (contexts.has(target)) return;
   for (const [name] of PATCHES) {
     if (Object.hasOwn(target, name)) {
       context.bind(ctx, emitter);
       return;
     }
   }
-  target[kContext] = ctx;
+  contexts.set(target, ctx);
   for (const [name, method] of PATCHES) target[name] = method;
 }

@@ -17,8 +17,11 @@ interface Exchange {
   readonly state: ExchangeState;
 }
 
-// Symbol.for, so a second installed copy of the package finds an exchange the first one tracks.
-const kExchange = Symbol.for('keel.telemetry.exchange');
+// A WeakMap, not a property of the response: adding a property to a response Express has re-prototyped
+// costs microseconds. Kept under a Symbol.for key so a second installed copy of the package shares it.
+const registry = globalThis as { [key: symbol]: WeakMap<ServerResponse, Exchange> | undefined };
+const kExchanges = Symbol.for('keel.telemetry.exchanges');
+const exchanges = (registry[kExchanges] ??= new WeakMap());
 
 const responseHeaders: TextMapSetter<ServerResponse> = {
   set(res, key, value) {
@@ -39,7 +42,7 @@ export function trackExchange(
   state: ExchangeState,
 ): void {
   op.echoCorrelationId(res, responseHeaders);
-  (res as unknown as Record<symbol, Exchange>)[kExchange] = { op, state };
+  exchanges.set(res, { op, state });
   // Shared listeners: nothing allocated per request beyond the exchange record.
   res.once('finish', onFinish);
   res.once('close', onClose);
@@ -50,7 +53,7 @@ export function trackExchange(
 }
 
 function exchangeOf(res: ServerResponse): Exchange | undefined {
-  return (res as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+  return exchanges.get(res);
 }
 
 function onFinish(this: ServerResponse): void {
