@@ -20,7 +20,8 @@ export interface RequestState {
 // costs microseconds. Kept under a Symbol.for key so a second installed copy of this package shares it.
 const registry = globalThis as { [key: symbol]: WeakMap<object, RequestState> | undefined };
 const kStates = Symbol.for('keel.express.requests');
-const states = (registry[kStates] ??= new WeakMap());
+const states: WeakMap<object, RequestState> = registry[kStates] ?? new WeakMap();
+registry[kStates] = states;
 
 type Carrier = { baseUrl?: unknown; params?: unknown };
 

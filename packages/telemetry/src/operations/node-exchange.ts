@@ -21,7 +21,8 @@ interface Exchange {
 // costs microseconds. Kept under a Symbol.for key so a second installed copy of the package shares it.
 const registry = globalThis as { [key: symbol]: WeakMap<ServerResponse, Exchange> | undefined };
 const kExchanges = Symbol.for('keel.telemetry.exchanges');
-const exchanges = (registry[kExchanges] ??= new WeakMap());
+const exchanges: WeakMap<ServerResponse, Exchange> = registry[kExchanges] ?? new WeakMap();
+registry[kExchanges] = exchanges;
 
 const responseHeaders: TextMapSetter<ServerResponse> = {
   set(res, key, value) {
