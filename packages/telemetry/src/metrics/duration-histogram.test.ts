@@ -1,6 +1,7 @@
-import { type OpenMetricsContentType, Registry } from 'prom-client';
+import fc from 'fast-check';
+import { Histogram, type OpenMetricsContentType, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { durationHistogram } from './duration-histogram.js';
+import { DURATION_BUCKETS, durationHistogram } from './duration-histogram.js';
 import type { InstrumentContext } from './instrument-context.js';
 
 const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
@@ -54,5 +55,33 @@ describe('durationHistogram', () => {
     histogram.record({ op: 'a' }, 0.004);
     histogram.record({ op: 'a' }, 0.004);
     expect(await text(registry)).toContain('op_duration_seconds_count{op="a"} 2');
+  });
+
+  it('renders exactly what prom-client’s own observe renders, for any sequence of recordings', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.double({ min: 0, max: 20, noNaN: true })), {
+          maxLength: 60,
+        }),
+        async (recordings) => {
+          const ours = new Registry();
+          const histogram = histogramIn(ours as unknown as Registry<OpenMetricsContentType>);
+          const theirs = new Registry();
+          const reference = new Histogram({
+            name: 'op_duration_seconds',
+            help: 'h',
+            labelNames: ['op'],
+            buckets: [...DURATION_BUCKETS],
+            registers: [theirs],
+          });
+          for (const [op, seconds] of recordings) {
+            histogram.record({ op }, seconds);
+            reference.observe({ op }, seconds);
+          }
+          expect(await ours.metrics()).toBe(await theirs.metrics());
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

@@ -80,6 +80,11 @@ export function durationHistogram<L extends string>(
   // prom-client destructures this argument at once and keeps none of it, so one object serves every call.
   const argument: ObserveArgument = { labels: {}, value: 0, exemplarLabels: undefined };
   const internals = histogram as unknown as HistogramInternals;
+  // The direct path leans on prom-client 15's layout; any other layout keeps every call on `observe`.
+  const direct =
+    typeof internals.hashMap === 'object' &&
+    internals.hashMap !== null &&
+    typeof internals.updateExemplar === 'function';
   const sortedNames = [...labelNames].sort();
   // Bounded by the series guard: one entry per admitted label set, plus the overflow series.
   const known = new Map<BoundLabels, KnownSeries>();
@@ -93,6 +98,7 @@ export function durationHistogram<L extends string>(
     argument.value = seconds;
     argument.exemplarLabels = exemplarLabels;
     histogram.observe(argument as ObserveDataWithExemplar<string>);
+    if (!direct) return;
     const hash = seriesHash(sortedNames, labels);
     const state = internals.hashMap[hash];
     if (state !== undefined) known.set(labels, { hash, state });
