@@ -6,27 +6,12 @@ import {
   TimeoutError,
 } from '@keel/resilience';
 import express from 'express';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keelErrorHandler } from './error-handler.js';
 import { keel } from './keel.js';
-import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
-let h: Harness;
-let served: Served | undefined;
-
-beforeEach(() => {
-  h ??= startHarness();
-  h.reset();
-});
-
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
-
-afterAll(async () => {
-  await h.shutdown();
-});
+const fixture = useHarness();
 
 /** An app whose one route fails with `error`, then the error handler, then whatever `after` adds. */
 async function failingWith(
@@ -35,13 +20,13 @@ async function failingWith(
   after?: (app: express.Express) => void,
 ): Promise<string> {
   const app = express();
-  app.use(keel({ telemetry: h.telemetry }));
+  app.use(keel({ telemetry: fixture.h.telemetry }));
   app.get('/orders/:id', async () => {
     throw error;
   });
   app.use(keelErrorHandler(options));
   after?.(app);
-  served = await serve(app);
+  const served = await fixture.serve(app);
   return `${served.url}/orders/1`;
 }
 
@@ -68,7 +53,7 @@ describe('keelErrorHandler', () => {
 
   it('hands the outcome to the request span: error.type and the exception event', async () => {
     await fetch(await failingWith(new TimeoutError(250, 'attempt', 'payments')));
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.name).toBe('GET /orders/:id');
     expect(span?.attributes['error.type']).toBe('KEEL_ERR_TIMEOUT');
     expect(span?.events.map((e) => e.name)).toContain('exception');
@@ -95,37 +80,39 @@ describe('keelErrorHandler', () => {
     expect(res.status).toBe(500);
     expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: 'Internal server error.' } });
     expect(text).not.toContain('secret');
-    const line = h.lines.find((l) => l.msg === 'unhandled error') as { err?: { stack?: string } } | undefined;
+    const line = fixture.h.lines.find((l) => l.msg === 'unhandled error') as
+      | { err?: { stack?: string } }
+      | undefined;
     expect(line?.err?.stack).toContain('secret connection string');
   });
 
   it('records the error on the span of a request that failed with a 500', async () => {
     await fetch(await failingWith(new TypeError('undefined is not a function'), { unhandled: 'respond' }));
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['error.type']).toBe('TypeError');
   });
 
   it('does not mark the span failed when the application answered the error with a 4xx', async () => {
     const invalid = Object.assign(new Error('bad input'), { status: 400 });
     const res = await fetch(await failingWith(invalid));
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(res.status).toBe(400);
     expect(span?.attributes['error.type']).toBeUndefined();
   });
 
   it('leaves a response already started to Express, which closes the connection', async () => {
     const app = express();
-    app.use(keel({ telemetry: h.telemetry }));
+    app.use(keel({ telemetry: fixture.h.telemetry }));
     app.get('/stream', (_req, res) => {
       res.write('partial');
       throw new TimeoutError(10, 'attempt');
     });
     app.use(keelErrorHandler());
-    served = await serve(app);
+    const served = await fixture.serve(app);
     const res = await fetch(`${served.url}/stream`);
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['error.type']).toBe('KEEL_ERR_TIMEOUT');
   });
 

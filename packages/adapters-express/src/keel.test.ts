@@ -1,9 +1,9 @@
 import { propagation } from '@opentelemetry/api';
 import express from 'express';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keelErrorHandler } from './error-handler.js';
 import { keel } from './keel.js';
-import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
@@ -22,32 +22,17 @@ function lateBody(): ReadableStream<Uint8Array> {
   });
 }
 
-let h: Harness;
-let served: Served | undefined;
-
-beforeEach(() => {
-  h ??= startHarness();
-  h.reset();
-});
-
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
-
-afterAll(async () => {
-  await h.shutdown();
-});
+const fixture = useHarness();
 
 function app(options: Parameters<typeof keel>[0] = {}): express.Express {
   const a = express();
-  a.use(keel({ telemetry: h.telemetry, ...options }));
+  a.use(keel({ telemetry: fixture.h.telemetry, ...options }));
   return a;
 }
 
 async function start(a: express.Express): Promise<string> {
   a.use(keelErrorHandler());
-  served = await serve(a);
+  const served = await fixture.serve(a);
   return served.url;
 }
 
@@ -63,7 +48,7 @@ describe('keel() span and route', () => {
     a.use('/api', v1);
     const url = await start(a);
     await fetch(`${url}/api/v1/orders/42`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.name).toBe('GET /api/v1/orders/:id');
     expect(span?.attributes['http.route']).toBe('/api/v1/orders/:id');
   });
@@ -77,7 +62,7 @@ describe('keel() span and route', () => {
     a.use('/tenants/:tenant', tenant);
     const url = await start(a);
     await fetch(`${url}/tenants/acme/orders/7`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['http.route']).toBe('/tenants/:tenant/orders/:id');
   });
 
@@ -90,7 +75,7 @@ describe('keel() span and route', () => {
     a.use('/admin', admin);
     const url = await start(a);
     await fetch(`${url}/admin/users/3`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['http.route']).toBe('/admin/users/:id');
   });
 
@@ -103,7 +88,7 @@ describe('keel() span and route', () => {
     a.use('/orders', orders);
     const url = await start(a);
     const res = await fetch(`${url}/orders/9`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(res.status).toBe(500);
     expect(span?.name).toBe('GET /orders/:id');
     expect(span?.attributes['error.type']).toBe('Error');
@@ -112,7 +97,7 @@ describe('keel() span and route', () => {
   it('labels an unmatched request without its raw path', async () => {
     const url = await start(app());
     const res = await fetch(`${url}/no/such/path-123`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(res.status).toBe(404);
     expect(span?.name).toBe('GET');
     expect(span?.attributes['http.route']).toBeUndefined();
@@ -126,7 +111,7 @@ describe('keel() span and route', () => {
     });
     const url = await start(a);
     const series = async () =>
-      (await h.telemetry.metricsText())
+      (await fixture.h.telemetry.metricsText())
         .split('\n')
         .filter((l) => l.startsWith('http_server_request_duration_seconds_count{'));
     const before = await series();
@@ -176,7 +161,7 @@ describe('keel() trace context', () => {
   it('continues the inbound trace under the caller span by default', async () => {
     const url = await start(app());
     await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT } });
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.spanContext().traceId).toBe(TRACE_ID);
     expect(span?.parentSpanContext?.spanId).toBe(PARENT_ID);
   });
@@ -184,7 +169,7 @@ describe('keel() trace context', () => {
   it('with edge: true starts a new trace that links the caller instead of continuing it', async () => {
     const url = await start(app({ edge: true }));
     await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT } });
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.spanContext().traceId).not.toBe(TRACE_ID);
     expect(span?.parentSpanContext).toBeUndefined();
     expect(span?.links[0]?.context.spanId).toBe(PARENT_ID);
@@ -225,7 +210,7 @@ describe('keel() trace context', () => {
     });
     const url = await start(a);
     const res = await fetch(`${url}/x`, { headers });
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(res.status).toBe(200);
     expect(span?.name).toBe('GET /x');
   });
@@ -234,12 +219,12 @@ describe('keel() trace context', () => {
     const a = app();
     a.get('/x', async (_req, res) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
-      h.telemetry.logger.info('looking up the order');
+      fixture.h.telemetry.logger.info('looking up the order');
       res.sendStatus(204);
     });
     const url = await start(a);
     await fetch(`${url}/x`, { headers: { traceparent: TRACEPARENT, 'x-correlation-id': 'corr-7' } });
-    const line = h.lines.find((l) => l.msg === 'looking up the order');
+    const line = fixture.h.lines.find((l) => l.msg === 'looking up the order');
     expect(line).toMatchObject({ trace_id: TRACE_ID, correlation_id: 'corr-7' });
   });
 
@@ -247,7 +232,7 @@ describe('keel() trace context', () => {
     const a = app();
     a.use(express.json());
     a.post('/x', (req, res) => {
-      h.telemetry.logger.info({ items: req.body.items }, 'order received');
+      fixture.h.telemetry.logger.info({ items: req.body.items }, 'order received');
       res.sendStatus(204);
     });
     const url = await start(a);
@@ -257,7 +242,10 @@ describe('keel() trace context', () => {
       body: lateBody(),
       duplex: 'half',
     } as RequestInit);
-    expect(h.lines.find((l) => l.msg === 'order received')).toMatchObject({ items: 3, trace_id: TRACE_ID });
+    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
+      items: 3,
+      trace_id: TRACE_ID,
+    });
   });
 
   it('keeps the request context through a hand-rolled stream reader that calls next() from its end event', async () => {
@@ -273,7 +261,7 @@ describe('keel() trace context', () => {
       });
     });
     a.post('/x', (req, res) => {
-      h.telemetry.logger.info({ size: req.body.length }, 'upload received');
+      fixture.h.telemetry.logger.info({ size: req.body.length }, 'upload received');
       res.sendStatus(204);
     });
     const url = await start(a);
@@ -283,15 +271,18 @@ describe('keel() trace context', () => {
       body: lateBody(),
       duplex: 'half',
     } as RequestInit);
-    expect(h.lines.find((l) => l.msg === 'upload received')).toMatchObject({ size: 11, trace_id: TRACE_ID });
+    expect(fixture.h.lines.find((l) => l.msg === 'upload received')).toMatchObject({
+      size: 11,
+      trace_id: TRACE_ID,
+    });
   });
 
   it('works when a body parser is installed before it', async () => {
     const a = express();
     a.use(express.json());
-    a.use(keel({ telemetry: h.telemetry }));
+    a.use(keel({ telemetry: fixture.h.telemetry }));
     a.post('/x', (req, res) => {
-      h.telemetry.logger.info({ items: req.body.items }, 'order received');
+      fixture.h.telemetry.logger.info({ items: req.body.items }, 'order received');
       res.sendStatus(204);
     });
     const url = await start(a);
@@ -300,7 +291,10 @@ describe('keel() trace context', () => {
       headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
       body: JSON.stringify({ items: 3 }),
     });
-    expect(h.lines.find((l) => l.msg === 'order received')).toMatchObject({ items: 3, trace_id: TRACE_ID });
+    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
+      items: 3,
+      trace_id: TRACE_ID,
+    });
   });
 });
 
@@ -321,10 +315,10 @@ describe('keel() endings', () => {
     await handlerRan;
     abort.abort();
     await pending;
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['http.response.status_code']).toBe(499);
     expect(span?.attributes['error.type']).toBe('KEEL_ERR_CANCELLED');
-    expect(await h.telemetry.metricsText()).toMatch(/http_response_status_code="499"/);
+    expect(await fixture.h.telemetry.metricsText()).toMatch(/http_response_status_code="499"/);
   });
 
   it('answers 504 at once, without running the handler, when the inbound deadline is already spent', async () => {
@@ -352,16 +346,16 @@ describe('keel() endings', () => {
   });
 
   it('reports to the telemetry started after the middleware was built', async () => {
-    await h.shutdown();
+    await fixture.h.shutdown();
     const a = express();
     a.use(keel()); // built while no telemetry is started
     a.get('/late', (_req, res) => {
       res.sendStatus(204);
     });
-    h = startHarness();
+    fixture.restart();
     const url = await start(a);
     await fetch(`${url}/late`);
-    const [span] = await h.serverSpans();
+    const [span] = await fixture.h.serverSpans();
     expect(span?.name).toBe('GET /late');
   });
 });
@@ -370,14 +364,14 @@ describe('keel() installed twice', () => {
   it('starts one span per request when an app with keel() is mounted in another', async () => {
     const a = app();
     const inner = express();
-    inner.use(keel({ telemetry: h.telemetry }));
+    inner.use(keel({ telemetry: fixture.h.telemetry }));
     inner.get('/users/:id', (_req, res) => {
       res.sendStatus(204);
     });
     a.use('/admin', inner);
     const url = await start(a);
     await fetch(`${url}/admin/users/1`);
-    const spans = await h.serverSpans();
+    const spans = await fixture.h.serverSpans();
     expect(spans.map((s) => s.name)).toEqual(['GET /admin/users/:id']);
   });
 });

@@ -1,36 +1,21 @@
 import express from 'express';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keel } from './keel.js';
 import { metricsRoute } from './metrics-route.js';
-import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
-let h: Harness;
-let served: Served | undefined;
-
-beforeEach(() => {
-  h ??= startHarness();
-  h.reset();
-});
-
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
-
-afterAll(async () => {
-  await h.shutdown();
-});
+const fixture = useHarness();
 
 async function metricsApp(): Promise<string> {
   const app = express();
-  app.use(keel({ telemetry: h.telemetry }));
+  app.use(keel({ telemetry: fixture.h.telemetry }));
   app.get('/orders/:id', (_req, res) => {
     res.sendStatus(204);
   });
-  app.get('/metrics', metricsRoute(h.telemetry));
-  served = await serve(app);
+  app.get('/metrics', metricsRoute(fixture.h.telemetry));
+  const served = await fixture.serve(app);
   await fetch(`${served.url}/orders/1`);
-  await h.serverSpans();
+  await fixture.h.serverSpans();
   return `${served.url}/metrics`;
 }
 

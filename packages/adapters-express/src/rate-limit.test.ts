@@ -1,34 +1,19 @@
 import express from 'express';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keel } from './keel.js';
 import { rateLimit } from './rate-limit.js';
-import { type Harness, type Served, serve, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
-let h: Harness;
-let served: Served | undefined;
-
-beforeEach(() => {
-  h ??= startHarness();
-  h.reset();
-});
-
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
-
-afterAll(async () => {
-  await h.shutdown();
-});
+const fixture = useHarness();
 
 async function limited(options: Parameters<typeof rateLimit>[0]): Promise<string> {
   const app = express();
-  app.use(keel({ telemetry: h.telemetry }));
+  app.use(keel({ telemetry: fixture.h.telemetry }));
   app.use(rateLimit(options));
   app.get('/x', (_req, res) => {
     res.sendStatus(204);
   });
-  served = await serve(app);
+  const served = await fixture.serve(app);
   return `${served.url}/x`;
 }
 
@@ -63,7 +48,7 @@ describe('rateLimit', () => {
     const url = await limited({ limit: 1, intervalMs: 60_000 });
     await fetch(url);
     await fetch(url);
-    const spans = await h.serverSpans(2);
+    const spans = await fixture.h.serverSpans(2);
     expect(spans.map((s) => s.attributes['error.type'])).toEqual([undefined, 'KEEL_ERR_RATE_LIMITED']);
   });
 

@@ -5,6 +5,7 @@ import { startTestTelemetry, type TestTelemetry } from '@keel/telemetry/testing'
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Express } from 'express';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 
 export interface Harness extends TestTelemetry {
   /** Every log record written so far, parsed. */
@@ -58,4 +59,45 @@ export async function serve(app: Express): Promise<Served> {
 export async function eventually(condition: () => boolean): Promise<void> {
   const until = Date.now() + 2_000;
   while (!condition() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** One test file's harness and the apps its tests serve. */
+export interface HarnessFixture {
+  /** The file's harness: started before the first test, reset before each, shut down after the last. */
+  readonly h: Harness;
+  /** Serves `app` for the current test; it is closed after the test. */
+  serve(app: Express): Promise<Served>;
+  /** Starts a fresh harness, for a test that shut the file's down. */
+  restart(): Harness;
+}
+
+/** Registers the hooks every Express test file needs and returns its fixture. */
+export function useHarness(): HarnessFixture {
+  let harness: Harness | undefined;
+  const opened: Served[] = [];
+  beforeEach(() => {
+    harness ??= startHarness();
+    harness.reset();
+  });
+  afterEach(async () => {
+    for (const served of opened.splice(0)) await served.close();
+  });
+  afterAll(async () => {
+    await harness?.shutdown();
+  });
+  return {
+    get h() {
+      if (harness === undefined) throw new Error('useHarness: the harness starts in beforeEach');
+      return harness;
+    },
+    async serve(app) {
+      const served = await serve(app);
+      opened.push(served);
+      return served;
+    },
+    restart() {
+      harness = startHarness();
+      return harness;
+    },
+  };
 }
