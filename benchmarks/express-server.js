@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, option, sourceState, versionOf } from './lib/cli.js';
+import { command, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
 import { machine, promiseHooksOn } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
@@ -174,8 +174,7 @@ function markdown(meta, rows, hooks) {
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'express-server.json'));
-  const only = option('only', undefined)?.split(',');
-  const ids = Object.keys(SERVERS).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+  const ids = selectedIds(SERVERS);
   const loadOptions = {
     rounds: Number(option('rounds', 4)),
     seconds: Number(option('duration', 5)),

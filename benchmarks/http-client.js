@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { command, option, sourceState, versionOf } from './lib/cli.js';
+import { command, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
 import { machine, median, pairedMedian, promiseHooksOn } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
@@ -298,8 +298,7 @@ function markdown(meta, rows) {
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'http-client.json'));
-  const only = option('only', undefined)?.split(',');
-  const ids = Object.keys(CLIENTS).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+  const ids = selectedIds(CLIENTS);
   const loadOptions = {
     rounds: Number(option('rounds', 5)),
     seconds: Number(option('duration', 4)),

@@ -69,3 +69,9 @@ export function command(scriptUrl) {
     ? `npm run ${event} (runs \`${process.env.npm_lifecycle_script}\` in benchmarks/)`
     : node;
 }
+
+/** The contender ids `--only=a,b` selects from `contenders` (all without it); `bare` is always kept. */
+export function selectedIds(contenders) {
+  const only = option('only', undefined)?.split(',');
+  return Object.keys(contenders).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+}
