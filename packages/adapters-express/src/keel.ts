@@ -1,5 +1,10 @@
-import { remainingMs, TimeoutError } from '@keel/resilience';
-import { currentTelemetry, outcomeStatus, type Telemetry, trackExchange } from '@keel/telemetry';
+import {
+  currentTelemetry,
+  outcomeStatus,
+  spentDeadline,
+  type Telemetry,
+  trackExchange,
+} from '@keel/telemetry';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { attachState, requestState } from './internal/request-state.js';
@@ -61,15 +66,12 @@ export function keel(options?: KeelOptions): RequestHandler {
     });
     const state = attachState(req, op, telemetry);
     trackExchange(op, req, res, state);
-    if (rejectExpired) {
-      const left = remainingMs(op.context);
-      if (left !== undefined && left <= 0) {
-        const error = new TimeoutError(0, 'deadline');
-        state.error = error;
-        const status = outcomeStatus(error);
-        if (status !== undefined) sendOutcome(res, error.code, status);
-        return;
-      }
+    const spent = rejectExpired ? spentDeadline(op.context) : undefined;
+    if (spent !== undefined) {
+      state.error = spent;
+      const status = outcomeStatus(spent);
+      if (status !== undefined) sendOutcome(res, spent.code, status);
+      return;
     }
     op.run(next);
   };

@@ -33,7 +33,7 @@ export {
   startHttpClient,
   startHttpServer,
 } from './operations/http.js';
-export { extractInbound, type Inbound } from './operations/inbound.js';
+export { extractInbound, type Inbound, spentDeadline } from './operations/inbound.js';
 export {
   type MessagingDestination,
   type MessagingOperation,

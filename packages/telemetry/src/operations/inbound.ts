@@ -1,3 +1,4 @@
+import { remainingMs, TimeoutError } from '@keel/resilience';
 import { type Context, context, type Link, type TextMapGetter } from '@opentelemetry/api';
 import { getCorrelationId, setCorrelationId } from '../propagation/correlation.js';
 import type { OperationCore } from './core.js';
@@ -37,4 +38,14 @@ export function extractInbound<C>(
     correlationId = getCorrelationId(ctx)!;
   }
   return { context: ctx, links, correlationId };
+}
+
+/**
+ * The rejection for inbound work whose caller's deadline was already spent on arrival, or undefined
+ * when time is left (or no deadline came): a server answers it at once instead of doing work nobody
+ * will wait for. One rule for every transport.
+ */
+export function spentDeadline(ctx: Context): TimeoutError | undefined {
+  const left = remainingMs(ctx);
+  return left !== undefined && left <= 0 ? new TimeoutError(0, 'deadline') : undefined;
 }
