@@ -277,6 +277,30 @@ describe('keel() trace context', () => {
     });
   });
 
+  it('keeps the request context through a body parser inside a mounted sub-application', async () => {
+    const a = app();
+    const api = express();
+    api.use(express.json());
+    api.post('/orders', (req, res) => {
+      fixture.h.telemetry.logger.info({ items: req.body.items }, 'order received');
+      res.sendStatus(204);
+    });
+    a.use('/api', api);
+    const url = await start(a);
+    await fetch(`${url}/api/orders`, {
+      method: 'POST',
+      headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
+      body: lateBody(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
+      items: 3,
+      trace_id: TRACE_ID,
+    });
+    const [span] = await fixture.h.serverSpans();
+    expect(span?.attributes['http.route']).toBe('/api/orders');
+  });
+
   it('works when a body parser is installed before it', async () => {
     const a = express();
     a.use(express.json());
@@ -373,6 +397,51 @@ describe('keel() installed twice', () => {
     await fetch(`${url}/admin/users/1`);
     const spans = await fixture.h.serverSpans();
     expect(spans.map((s) => s.name)).toEqual(['GET /admin/users/:id']);
+  });
+});
+
+describe('keel() and the app prototypes it extends', () => {
+  it('gives requests that keel() did not see a plain req.route and unbound listeners', async () => {
+    const a = express();
+    const seen: unknown[] = [];
+    a.get('/open/:id', (req, res) => {
+      seen.push(req.route?.path, Object.getOwnPropertyDescriptor(req, 'route')?.writable);
+      res.sendStatus(204);
+    });
+    a.use('/traced', keel({ telemetry: fixture.h.telemetry }));
+    a.get('/traced/:id', (req, res) => {
+      seen.push(req.route?.path);
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/traced/1`);
+    await fetch(`${url}/open/2`);
+    expect(seen).toEqual(['/traced/:id', '/open/:id', true]);
+    const spans = await fixture.h.serverSpans();
+    expect(spans.map((s) => s.name)).toEqual(['GET /traced/:id']);
+  });
+
+  it('leaves another app, and Express and Node prototypes, without Keel methods', async () => {
+    const a = app();
+    a.get('/x', (_req, res) => {
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/x`);
+    const other = express();
+    const http = await import('node:http');
+    for (const proto of [
+      other.request,
+      other.response,
+      express.request,
+      express.response,
+      http.IncomingMessage.prototype,
+      http.ServerResponse.prototype,
+    ]) {
+      expect(Object.hasOwn(proto, 'on')).toBe(false);
+      expect(Object.hasOwn(proto, 'route')).toBe(false);
+    }
+    expect(Object.hasOwn(a.request, 'on')).toBe(true);
   });
 });
 

@@ -64,7 +64,7 @@ export function keel(options?: KeelOptions): RequestHandler {
       scheme: req.protocol === 'https' ? 'https' : 'http',
       accessLog,
     });
-    const state = attachState(req, op, telemetry);
+    const state = attachState(req, res, op, telemetry);
     trackExchange(op, req, res, state);
     const spent = rejectExpired ? spentDeadline(op.context) : undefined;
     if (spent !== undefined) {

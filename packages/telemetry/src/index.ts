@@ -21,6 +21,7 @@ export {
   SERIES_OVERFLOW_METRIC,
   sanitizeLabelValue,
 } from './metrics/index.js';
+export { bindPrototype } from './operations/bind-emitter.js';
 export type { OperationCore } from './operations/core.js';
 export { errorMessage, errorType } from './operations/error-type.js';
 export {

@@ -1,4 +1,4 @@
-import type { HttpServerOperation, Telemetry } from '@keel/telemetry';
+import { bindPrototype, type HttpServerOperation, type Telemetry } from '@keel/telemetry';
 import { joinTemplate, mountTemplate, routePath } from './route-template.js';
 
 /** What `keel()` keeps on a request for the error handler and the end of the response. */
@@ -40,7 +40,17 @@ const routeDescriptor: PropertyDescriptor = {
   },
   set(this: Carrier, route: unknown) {
     const state = states.get(this);
-    if (state === undefined) return;
+    if (state === undefined) {
+      // A request keel() did not see (installed on the app's prototype, the accessor is inherited by
+      // every request of the app): the plain property Express meant to set.
+      Object.defineProperty(this, 'route', {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value: route,
+      });
+      return;
+    }
     state.matched = route;
     const path = routePath((route as { path?: unknown } | undefined)?.path);
     if (path !== undefined) state.route = joinTemplate(state.templates.at(-1) ?? '', path);
@@ -59,8 +69,45 @@ const baseUrlDescriptor: PropertyDescriptor = {
   },
 };
 
+// App prototypes (`app.request`) that carry the route accessor, and those found not to be an app's.
+const extended = new WeakSet<object>();
+const foreign = new WeakSet<object>();
+
+/**
+ * Prepares the app's own request and response prototypes once: the route accessor on `app.request`, and
+ * the context binding's listener methods on both (`bindPrototype`). These are Express's documented
+ * per-app extension points, inherited by apps mounted in the app and by nothing else. Done per request,
+ * the same definitions would each copy the request's map (Express re-prototypes every request).
+ * False when the request's prototype is not an Express app's (or already has a `route` of its own).
+ */
+function extendApp(req: object, res: object): boolean {
+  const proto = Object.getPrototypeOf(req) as object | null;
+  if (proto === null || foreign.has(proto)) return false;
+  if (extended.has(proto)) return true;
+  const resProto = Object.getPrototypeOf(res) as object | null;
+  const isApp =
+    Object.hasOwn(proto, 'app') &&
+    !Object.hasOwn(proto, 'route') &&
+    resProto !== null &&
+    Object.hasOwn(resProto, 'app') &&
+    bindPrototype(proto) &&
+    bindPrototype(resProto);
+  if (!isApp) {
+    foreign.add(proto);
+    return false;
+  }
+  Object.defineProperty(proto, 'route', routeDescriptor);
+  extended.add(proto);
+  return true;
+}
+
 /** Attaches the state to `req` and starts recording the route template. */
-export function attachState(req: object, op: HttpServerOperation, telemetry: Telemetry): RequestState {
+export function attachState(
+  req: object,
+  res: object,
+  op: HttpServerOperation,
+  telemetry: Telemetry,
+): RequestState {
   const base = typeof (req as Carrier).baseUrl === 'string' ? ((req as Carrier).baseUrl as string) : '';
   const state: RequestState = {
     op,
@@ -72,8 +119,9 @@ export function attachState(req: object, op: HttpServerOperation, telemetry: Tel
     templates: [base],
   };
   states.set(req, state);
-  Object.defineProperty(req, 'route', routeDescriptor);
+  // Express has already set baseUrl as the request's own property, so its accessor must be the request's.
   Object.defineProperty(req, 'baseUrl', baseUrlDescriptor);
+  if (!extendApp(req, res)) Object.defineProperty(req, 'route', routeDescriptor);
   return state;
 }
 
