@@ -181,6 +181,29 @@ describe('httpClient retries', () => {
     expect(server.connections).toBe(1);
   });
 
+  it('aborts the request in flight when its attempt times out: the server sees the connection close', async () => {
+    const closed: number[] = [];
+    server = await testServer((_req, res, n) => {
+      res.once('close', () => closed.push(n));
+    });
+    client = httpClient({ name: 'stuck', baseUrl: server.url, timeout: 50, retry: false });
+    await expect(client.get('/')).rejects.toMatchObject({ code: 'KEEL_ERR_TIMEOUT' });
+    await vi.waitFor(() => expect(closed).toEqual([1]), { timeout: 1_000 });
+  });
+
+  it('aborts the request in flight when the caller cancels', async () => {
+    const closed: number[] = [];
+    server = await testServer((_req, res, n) => {
+      res.once('close', () => closed.push(n));
+    });
+    client = httpClient({ name: 'stuck', baseUrl: server.url });
+    const controller = new AbortController();
+    const call = client.get('/', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(call).rejects.toMatchObject({ code: 'KEEL_ERR_CANCELLED' });
+    await vi.waitFor(() => expect(closed).toEqual([1]), { timeout: 1_000 });
+  });
+
   it('cancels a call whose signal aborts, with KEEL_ERR_CANCELLED', async () => {
     server = await testServer(() => undefined);
     client = httpClient({ name: 'stuck', baseUrl: server.url });

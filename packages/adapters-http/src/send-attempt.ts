@@ -1,7 +1,9 @@
+import type { EventEmitter } from 'node:events';
 import type { ExecuteContext } from '@keel/resilience';
 import type { Telemetry } from '@keel/telemetry';
 import { defaultTextMapSetter } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
+import { AttemptSignal } from './attempt-signal.js';
 import type { PreparedRequest } from './request-options.js';
 import { drain, type HttpResponse, toResponse } from './response.js';
 
@@ -28,8 +30,9 @@ export async function sendAttempt(
     // Not awaited: a slow body must not eat this attempt's time; its connection frees once it is drained.
     void drain(previous.body);
   }
+  if (ctx.reason !== undefined) throw ctx.reason;
   const headers = { ...request.headers };
-  const signal = ctx.signal;
+  const signal = new AttemptSignal(ctx);
   const op = telemetry.httpClient({
     carrier: headers,
     setter: defaultTextMapSetter,
@@ -46,17 +49,21 @@ export async function sendAttempt(
       method: request.method as Dispatcher.HttpMethod,
       headers,
       body: request.body,
-      signal,
+      // An EventEmitter-shaped signal (see AttemptSignal); undici's types name only the two real kinds.
+      signal: signal as unknown as EventEmitter,
     });
   } catch (error) {
+    signal.release();
     op.end({ error });
     throw error;
   }
-  if (signal.aborted) {
+  signal.release();
+  const aborted = ctx.reason;
+  if (aborted !== undefined) {
     // The pipeline gave up on this attempt while the headers were arriving: nobody will read this body.
     void drain(data.body);
-    op.end({ error: signal.reason });
-    throw signal.reason;
+    op.end({ error: aborted });
+    throw aborted;
   }
   op.end({ statusCode: data.statusCode });
   const response = toResponse(data, ctx.attempt);

@@ -32,7 +32,7 @@ export type {
 } from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
 export { ensureContextManager } from './internal/context-manager.js';
-export type { ExecuteContext } from './internal/scope.js';
+export type { AbortListener, ExecuteContext } from './internal/scope.js';
 export {
   type ExecuteOptions,
   type Pipeline,

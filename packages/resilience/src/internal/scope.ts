@@ -13,6 +13,16 @@ export interface ExecuteContext {
   readonly attempt: number;
   /** The deadline bounding this attempt, as a `performance.now()` instant, if any. */
   readonly deadline: number | undefined;
+  /** Why this attempt was aborted, once it has been (`TimeoutError`, `CancelledError`…); undefined before. */
+  readonly reason: Error | undefined;
+  /**
+   * Calls `listener.onAbort(reason)` when this attempt is aborted, without creating an `AbortSignal`: for an
+   * adapter that hands the abort to its transport's own cancel. A listener added after the abort is not
+   * called, so read `reason` first; `unlisten` once the work it guards has settled.
+   */
+  listen(listener: AbortListener): void;
+  /** Removes a listener added with `listen`; a no-op when it was not (or no longer is) listening. */
+  unlisten(listener: AbortListener): void;
 }
 
 /**
