@@ -141,11 +141,18 @@ export class Call extends Scope {
     delayMs?: number,
   ): void {
     if (!this.events.active) return;
+    const pipeline = this.pipeline;
+    const attempt = this.attemptNumber;
+    // The success path's events (an attempt, the call) carry neither: one literal, no spread temporaries.
+    if (error === undefined && delayMs === undefined) {
+      this.events.emit({ pipeline, policy, kind, attempt, durationS });
+      return;
+    }
     this.events.emit({
-      pipeline: this.pipeline,
+      pipeline,
       policy,
       kind,
-      attempt: this.attemptNumber,
+      attempt,
       durationS,
       ...(error === undefined ? {} : { error }),
       ...(delayMs === undefined ? {} : { delayMs }),
