@@ -44,8 +44,8 @@ export function trackExchange(
 ): void {
   op.echoCorrelationId(res, responseHeaders);
   exchanges.set(res, { op, state });
-  // Shared listeners: nothing allocated per request beyond the exchange record.
-  res.once('finish', onFinish);
+  // One shared listener: nothing allocated per request beyond the exchange record. A response emits
+  // 'close' once, a tick after 'finish' when it completed, so 'close' alone tells both endings apart.
   res.once('close', onClose);
   // A body parser that reads `req` and calls next() from 'end' would otherwise hand the socket's (empty)
   // context to every handler after it; the same for listeners on the response.
@@ -57,18 +57,15 @@ function exchangeOf(res: ServerResponse): Exchange | undefined {
   return exchanges.get(res);
 }
 
-function onFinish(this: ServerResponse): void {
+function onClose(this: ServerResponse): void {
   const exchange = exchangeOf(this);
   if (exchange === undefined) return;
   const { op, state } = exchange;
-  op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
-}
-
-function onClose(this: ServerResponse): void {
-  const exchange = exchangeOf(this);
   // 'close' after a finished response is the normal end; before it, the caller went away (nginx's 499).
-  if (exchange === undefined || this.writableFinished) return;
-  const { op, state } = exchange;
+  if (this.writableFinished) {
+    op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
+    return;
+  }
   state.error ??= new CancelledError('the client closed the connection before the response was sent');
   op.end({ route: state.route, statusCode: 499, error: state.error });
 }
