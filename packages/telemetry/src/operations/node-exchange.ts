@@ -44,8 +44,8 @@ export function trackExchange(
 ): void {
   op.echoCorrelationId(res, responseHeaders);
   exchanges.set(res, { op, state });
-  // One shared listener: nothing allocated per request beyond the exchange record. A response emits
-  // 'close' once, a tick after 'finish' when it completed, so 'close' alone tells both endings apart.
+  // Shared listeners: nothing allocated per request beyond the exchange record.
+  res.once('finish', onFinish);
   res.once('close', onClose);
   // A body parser that reads `req` and calls next() from 'end' would otherwise hand the socket's (empty)
   // context to every handler after it; the same for listeners on the response.
@@ -57,15 +57,18 @@ function exchangeOf(res: ServerResponse): Exchange | undefined {
   return exchanges.get(res);
 }
 
-function onClose(this: ServerResponse): void {
+function onFinish(this: ServerResponse): void {
   const exchange = exchangeOf(this);
   if (exchange === undefined) return;
   const { op, state } = exchange;
+  op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
+}
+
+function onClose(this: ServerResponse): void {
+  const exchange = exchangeOf(this);
   // 'close' after a finished response is the normal end; before it, the caller went away (nginx's 499).
-  if (this.writableFinished) {
-    op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
-    return;
-  }
+  if (exchange === undefined || this.writableFinished) return;
+  const { op, state } = exchange;
   state.error ??= new CancelledError('the client closed the connection before the response was sent');
   op.end({ route: state.route, statusCode: 499, error: state.error });
 }
