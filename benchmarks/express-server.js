@@ -45,9 +45,9 @@ async function bareApp() {
   return app;
 }
 
-async function keelServer(counter, accessLog) {
+async function keelServer(counter, accessLog, logger = {}) {
   const batch = await countingBatch();
-  const telemetry = await keelTelemetry(batch.processor);
+  const telemetry = await keelTelemetry(batch.processor, logger);
   const { default: express } = await import('express');
   const { keel, keelErrorHandler, metricsRoute } = await import('@keel/express');
   const app = express();
@@ -83,6 +83,11 @@ const SERVERS = {
     label: 'Keel: `keel({ telemetry })` + `keelErrorHandler()` + `metricsRoute`',
     perRequest: 'context + server span + histogram (exemplar) + access log line + correlation ID echoed',
     build: (counter) => keelServer(counter, true),
+  },
+  'keel-async-log': {
+    label: 'Keel, asynchronous log destination (breakdown)',
+    perRequest: 'the same, pino writing with `sync: false` (a thread-pool write per line when idle)',
+    build: (counter) => keelServer(counter, true, { sync: false }),
   },
   'keel-nolog': {
     label: 'Keel, `accessLog: false` (breakdown)',
@@ -176,8 +181,8 @@ async function main() {
   const out = option('out', join(here, 'results', 'express-server.json'));
   const ids = selectedIds(SERVERS);
   const loadOptions = {
-    rounds: Number(option('rounds', 4)),
-    seconds: Number(option('duration', 5)),
+    rounds: Number(option('rounds', 10)),
+    seconds: Number(option('duration', 2)),
     warmup: Number(option('warmup', 3)),
     connections: Number(option('connections', 10)),
     pipelining: Number(option('pipelining', 1)),

@@ -300,8 +300,8 @@ async function main() {
   const out = option('out', join(here, 'results', 'http-client.json'));
   const ids = selectedIds(CLIENTS);
   const loadOptions = {
-    rounds: Number(option('rounds', 5)),
-    seconds: Number(option('duration', 4)),
+    rounds: Number(option('rounds', 10)),
+    seconds: Number(option('duration', 2)),
     warmup: Number(option('warmup', 3)),
     concurrency: Number(option('concurrency', 10)),
   };
