@@ -1,6 +1,7 @@
 import { Histogram, type ObserveDataWithExemplar } from 'prom-client';
 import { type ExemplarLabels, exemplarFor } from './exemplar.js';
 import type { InstrumentContext, InstrumentDefinition } from './instrument-context.js';
+import { directSeries } from './prom-series.js';
 import { type BoundLabels, type LabelInput, seriesGuard } from './series-guard.js';
 
 /** Bucket upper bounds, in seconds, of every duration histogram (the semantic conventions' advice). */
@@ -26,8 +27,7 @@ interface ObserveArgument {
 }
 
 // prom-client 15's per-series state, which `observe` rebuilds a hash key for (twice, with an exemplar) on
-// every call. Keel holds a reference per bound label set and updates it directly; the identity check against
-// the histogram's own map sends a reset or removed series back through `observe`.
+// every call; updated directly through `directSeries` (prom-series.ts).
 interface SeriesState {
   sum: number;
   count: number;
@@ -35,22 +35,7 @@ interface SeriesState {
   bucketExemplars?: Record<number, { labelSet: object; value: number; timestamp?: number } | null>;
 }
 interface HistogramInternals {
-  hashMap: Record<string, SeriesState | undefined>;
   updateExemplar(labels: BoundLabels, value: number, exemplarLabels: ExemplarLabels): void;
-}
-interface KnownSeries {
-  readonly hash: string;
-  readonly state: SeriesState;
-}
-
-/** prom-client's key for a label set: `name:value,` for each defined label, names sorted. */
-function seriesHash(sortedNames: readonly string[], labels: BoundLabels): string {
-  let hash = '';
-  for (const name of sortedNames) {
-    const value = labels[name];
-    if (value !== undefined) hash += `${name}:${value},`;
-  }
-  return hash;
 }
 
 /** The upper bound of the bucket `seconds` falls in, or -1 above the last (prom-client's convention). */
@@ -80,14 +65,7 @@ export function durationHistogram<L extends string>(
   // prom-client destructures this argument at once and keeps none of it, so one object serves every call.
   const argument: ObserveArgument = { labels: {}, value: 0, exemplarLabels: undefined };
   const internals = histogram as unknown as HistogramInternals;
-  // The direct path leans on prom-client 15's layout; any other layout keeps every call on `observe`.
-  const direct =
-    typeof internals.hashMap === 'object' &&
-    internals.hashMap !== null &&
-    typeof internals.updateExemplar === 'function';
-  const sortedNames = [...labelNames].sort();
-  // Bounded by the series guard: one entry per admitted label set, plus the overflow series.
-  const known = new Map<BoundLabels, KnownSeries>();
+  const direct = directSeries<SeriesState>(histogram, labelNames, 'updateExemplar');
 
   function observeSlow(
     labels: BoundLabels,
@@ -98,10 +76,7 @@ export function durationHistogram<L extends string>(
     argument.value = seconds;
     argument.exemplarLabels = exemplarLabels;
     histogram.observe(argument as ObserveDataWithExemplar<string>);
-    if (!direct) return;
-    const hash = seriesHash(sortedNames, labels);
-    const state = internals.hashMap[hash];
-    if (state !== undefined) known.set(labels, { hash, state });
+    direct.remember(labels);
   }
 
   return {
@@ -112,8 +87,8 @@ export function durationHistogram<L extends string>(
       if (!(seconds >= 0 && seconds < Number.POSITIVE_INFINITY)) return;
       const bound = guard(labels);
       const exemplarLabels = exemplarFor(traceId);
-      const series = known.get(bound);
-      if (series === undefined || internals.hashMap[series.hash] !== series.state) {
+      const series = direct.find(bound);
+      if (series === undefined) {
         observeSlow(bound, seconds, exemplarLabels);
         return;
       }
