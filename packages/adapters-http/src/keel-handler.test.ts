@@ -98,4 +98,44 @@ describe('keelHandler', () => {
       /keelHandler: option route must be a function .*received "\/x"/,
     );
   });
+
+  describe('a caller deadline already spent on arrival', () => {
+    async function listen(
+      options: Parameters<typeof keelHandler>[1],
+    ): Promise<{ url: string; ran: () => boolean }> {
+      let ran = false;
+      server = createServer(
+        keelHandler((_req, res) => {
+          ran = true;
+          res.end('ok');
+        }, options),
+      );
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      return { url: `http://127.0.0.1:${port}/`, ran: () => ran };
+    }
+
+    it('answers 504 at once without running the handler, and records the timeout on the span', async () => {
+      const { url, ran } = await listen({});
+      const res = await fetch(url, { headers: { 'x-keel-deadline-ms': '0' } });
+      expect(res.status).toBe(504);
+      expect(ran()).toBe(false);
+      const span = await serverSpan();
+      expect(span.attributes['http.response.status_code']).toBe(504);
+      expect(span.attributes['error.type']).toBe('KEEL_ERR_TIMEOUT');
+    });
+
+    it('runs the handler when rejectExpiredDeadline is false', async () => {
+      const { url, ran } = await listen({ rejectExpiredDeadline: false });
+      const res = await fetch(url, { headers: { 'x-keel-deadline-ms': '0' } });
+      expect(res.status).toBe(200);
+      expect(ran()).toBe(true);
+    });
+
+    it('rejects a rejectExpiredDeadline that is not a boolean at construction', () => {
+      expect(() => keelHandler(() => undefined, { rejectExpiredDeadline: 'yes' as never })).toThrow(
+        /rejectExpiredDeadline/,
+      );
+    });
+  });
 });

@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { currentTelemetry, outcomeStatus, type Telemetry, trackExchange } from '@keel/telemetry';
+import {
+  currentTelemetry,
+  outcomeStatus,
+  spentDeadline,
+  type Telemetry,
+  trackExchange,
+} from '@keel/telemetry';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import { checkBoolean, checkKeys, fail, isPlainObject } from './internal/validate.js';
 
@@ -18,9 +24,14 @@ export interface KeelHandlerOptions {
   route?: (req: IncomingMessage) => string | undefined;
   /** Start a new trace (linking the caller's) and drop inbound baggage: for services reached from outside. @default false */
   edge?: boolean;
+  /**
+   * Answer 504 at once, without running the handler, when the caller's deadline (`x-keel-deadline-ms` or
+   * `grpc-timeout`) is already spent on arrival, as `@keel/express`'s `keel()` does. @default true
+   */
+  rejectExpiredDeadline?: boolean;
 }
 
-const KNOWN = new Set(['telemetry', 'route', 'edge']);
+const KNOWN = new Set(['telemetry', 'route', 'edge', 'rejectExpiredDeadline']);
 
 interface HandlerState {
   error: unknown;
@@ -41,7 +52,8 @@ function routeOf(
 /**
  * Wraps a `node:http` request listener: the caller's context is extracted, the handler runs in it, the
  * correlation ID is echoed on the response, and the server span and histogram end with the response (499
- * when the client goes away first). A handler that throws gets the Keel outcome's status, or 500.
+ * when the client goes away first). A handler that throws gets the Keel outcome's status, or 500; a
+ * request whose caller's deadline is already spent gets 504 without running the handler.
  *
  * @example
  * http.createServer(keelHandler(async (req, res) => res.end('ok'), { route: (req) => routeOf(req.url) }));
@@ -60,6 +72,8 @@ export function keelHandler(
     fail('keelHandler', 'telemetry', 'a Telemetry handle from @keel/telemetry', fixed);
   }
   const edge = checkBoolean('keelHandler', 'edge', options.edge) ?? false;
+  const rejectExpired =
+    checkBoolean('keelHandler', 'rejectExpiredDeadline', options.rejectExpiredDeadline) ?? true;
 
   return function keelRequest(req: IncomingMessage, res: ServerResponse): void {
     const telemetry = fixed ?? currentTelemetry();
@@ -89,6 +103,12 @@ export function keelHandler(
       if (status?.retryAfterSeconds !== undefined) res.setHeader('retry-after', status.retryAfterSeconds);
       res.end();
     };
+    // Nobody waits for work whose caller's deadline was spent before it arrived.
+    const spent = rejectExpired ? spentDeadline(op.context) : undefined;
+    if (spent !== undefined) {
+      answerError(spent);
+      return;
+    }
     try {
       const result = op.run(() => handler(req, res));
       if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
