@@ -24,6 +24,24 @@ function lateBody(): ReadableStream<Uint8Array> {
 
 const fixture = useHarness();
 
+/** POSTs `{"items":3}` late (see lateBody) with the test traceparent. */
+function postLate(url: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
+    body: lateBody(),
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** The handler's "order received" line carried the caller's trace. */
+function expectOrderReceivedInTrace(): void {
+  expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
+    items: 3,
+    trace_id: TRACE_ID,
+  });
+}
+
 function app(options: Parameters<typeof keel>[0] = {}): express.Express {
   const a = express();
   a.use(keel({ telemetry: fixture.h.telemetry, ...options }));
@@ -236,16 +254,8 @@ describe('keel() trace context', () => {
       res.sendStatus(204);
     });
     const url = await start(a);
-    await fetch(`${url}/x`, {
-      method: 'POST',
-      headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
-      body: lateBody(),
-      duplex: 'half',
-    } as RequestInit);
-    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
-      items: 3,
-      trace_id: TRACE_ID,
-    });
+    await postLate(`${url}/x`);
+    expectOrderReceivedInTrace();
   });
 
   it('keeps the request context through a hand-rolled stream reader that calls next() from its end event', async () => {
@@ -287,16 +297,8 @@ describe('keel() trace context', () => {
     });
     a.use('/api', api);
     const url = await start(a);
-    await fetch(`${url}/api/orders`, {
-      method: 'POST',
-      headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
-      body: lateBody(),
-      duplex: 'half',
-    } as RequestInit);
-    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
-      items: 3,
-      trace_id: TRACE_ID,
-    });
+    await postLate(`${url}/api/orders`);
+    expectOrderReceivedInTrace();
     const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['http.route']).toBe('/api/orders');
   });
@@ -315,10 +317,7 @@ describe('keel() trace context', () => {
       headers: { traceparent: TRACEPARENT, 'content-type': 'application/json' },
       body: JSON.stringify({ items: 3 }),
     });
-    expect(fixture.h.lines.find((l) => l.msg === 'order received')).toMatchObject({
-      items: 3,
-      trace_id: TRACE_ID,
-    });
+    expectOrderReceivedInTrace();
   });
 });
 
