@@ -4,3 +4,4 @@ export { liveness } from './liveness.js';
 export { metricsRoute } from './metrics-route.js';
 export { type RateLimitOptions, rateLimit } from './rate-limit.js';
 export { type ReadinessBody, type ReadinessCheck, type ReadinessOptions, readiness } from './readiness.js';
+export { requestSignal } from './request-signal.js';
