@@ -1,30 +1,27 @@
 import { context } from '@opentelemetry/api';
-import { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
-import {
-  type CircuitBreakerOptions,
-  type CircuitBreakerPolicy,
-  type CircuitState,
-  circuitBreaker,
-} from './circuit-breaker.js';
+import type { BulkheadOptions, BulkheadPolicy } from './bulkhead.js';
+import type { CircuitBreakerOptions, CircuitBreakerPolicy, CircuitState } from './circuit-breaker.js';
 import { flatten, link } from './compose.js';
 import { getDeadline, setDeadline } from './deadline.js';
 import { CancelledError, TimeoutError } from './errors.js';
 import { type Disposer, EventChannel, type ResilienceListener } from './events.js';
-import { type FallbackValue, fallback } from './fallback.js';
+import type { FallbackValue } from './fallback.js';
 import { attemptPlan } from './internal/attempt.js';
 import { now } from './internal/clock.js';
 import { ensureContextManager } from './internal/context-manager.js';
 import { DeadlineQueue } from './internal/deadline-queue.js';
+import { expireCall, guard, invoke, invokeFn, raceRoot } from './internal/invoke.js';
+import { resolvePolicies } from './internal/resolve-options.js';
 import { runIn } from './internal/run-in.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
 import { StandardCall, standardLaunch } from './internal/standard-call.js';
-import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './internal/validate.js';
+import { checkObject, describe } from './internal/validate.js';
 import { isPolicy, type Policy } from './policy.js';
-import { type RateLimitOptions, rateLimit } from './rate-limit.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { announce, retire } from './registry.js';
-import { type RetryOptions, type RetryPolicy, retry, retryHooks } from './retry.js';
+import { type RetryOptions, type RetryPolicy, retryHooks } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
-import { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';
+import type { TimeoutPolicy } from './timeout.js';
 
 /**
  * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
@@ -92,134 +89,7 @@ export interface Pipeline {
   dispose(): void;
 }
 
-const KNOWN = [
-  'timeout',
-  'totalTimeout',
-  'retry',
-  'circuitBreaker',
-  'bulkhead',
-  'rateLimit',
-  'fallback',
-] as const;
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
-
-function resolve(owner: string, options: PipelineOptions): Policy[] {
-  checkKeys(owner, '', options as Record<string, unknown>, KNOWN);
-  const off = (v: unknown): v is false => v === false;
-  // Defaults adapt to what the user did set: a short totalTimeout shortens the default attempt timeout,
-  // a long timeout lengthens the default totalTimeout. Only two explicit values can conflict.
-  const explicitTotal = off(options.totalTimeout) ? undefined : options.totalTimeout;
-  const totalHint =
-    explicitTotal === undefined
-      ? undefined
-      : optionalNumber(owner, 'totalTimeout', explicitTotal, 0, 1, MAX_MS);
-  const attemptMs = off(options.timeout)
-    ? undefined
-    : optionalNumber(owner, 'timeout', options.timeout, Math.min(10_000, totalHint ?? 10_000), 1, MAX_MS);
-  const totalMs = off(options.totalTimeout) ? undefined : (totalHint ?? Math.max(30_000, attemptMs ?? 0));
-  if (attemptMs !== undefined && totalMs !== undefined && attemptMs > totalMs) {
-    throw new RangeError(
-      `${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`,
-    );
-  }
-  const policies: Policy[] = [];
-  if (options.fallback !== undefined) policies.push(fallback(options.fallback));
-  if (options.rateLimit !== undefined && !off(options.rateLimit)) {
-    policies.push(
-      rateLimit(checkObject(owner, 'rateLimit', options.rateLimit) as unknown as RateLimitOptions, owner),
-    );
-  }
-  if (totalMs !== undefined) policies.push(totalTimeout(totalMs));
-  if (!off(options.retry)) {
-    policies.push(
-      retry(
-        checkObject(owner, 'retry', options.retry === undefined ? {} : options.retry) as RetryOptions,
-        owner,
-      ),
-    );
-  }
-  if (!off(options.circuitBreaker)) {
-    const cb = checkObject(
-      owner,
-      'circuitBreaker',
-      options.circuitBreaker === undefined ? {} : options.circuitBreaker,
-    ) as CircuitBreakerOptions;
-    const ratioMode = cb.consecutiveFailures === undefined;
-    // The window must see at least two attempts end, or a slow outage could never reach the ratio.
-    if (ratioMode && cb.samplingDurationMs === undefined && attemptMs !== undefined) {
-      policies.push(circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner));
-    } else {
-      if (ratioMode && attemptMs !== undefined && (cb.samplingDurationMs as number) < 2 * attemptMs) {
-        throw new RangeError(
-          `${owner}: option circuitBreaker.samplingDurationMs must be at least twice timeout (${2 * attemptMs} ms), received ${describe(cb.samplingDurationMs)}`,
-        );
-      }
-      policies.push(circuitBreaker(cb, owner));
-    }
-  }
-  if (options.bulkhead !== undefined && !off(options.bulkhead)) {
-    policies.push(
-      bulkhead(checkObject(owner, 'bulkhead', options.bulkhead) as unknown as BulkheadOptions, owner),
-    );
-  }
-  if (attemptMs !== undefined) policies.push(timeout(attemptMs));
-  return policies;
-}
-
-function invokeFn(scope: Scope): Promise<unknown> {
-  const call = scope.call;
-  call.invocations++;
-  try {
-    return Promise.resolve(call.fn(scope));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-async function invokeObserved(scope: Scope): Promise<unknown> {
-  const call = scope.call;
-  const start = now();
-  try {
-    const value = await invokeFn(scope);
-    call.emit('pipeline', 'attempt', (now() - start) / 1000);
-    return value;
-  } catch (error) {
-    call.emit('pipeline', 'attempt', (now() - start) / 1000, error ?? new Error('undefined rejection'));
-    throw error;
-  }
-}
-
-function invoke(scope: Scope): Promise<unknown> {
-  return scope.call.events.active ? invokeObserved(scope) : invokeFn(scope);
-}
-
-/**
- * Creates a named pipeline from options (the standard order and defaults of DESIGN §4) or from a policy
- * built with `compose`. `name` labels metrics and spans: keep it low-cardinality (the destination).
- *
- * @example
- * const payments = pipeline('payments', { timeout: 2_000, retry: { maxAttempts: 3 } });
- * const charge = await payments.execute(({ signal }) => fetch(url, { signal }));
- */
-function expireCall(call: Call, budget: number, bound: TimeoutError['scope']): void {
-  const error = new TimeoutError(budget, bound, call.pipeline);
-  call.emit(bound === 'total' ? 'total-timeout' : 'pipeline', 'timeout', budget / 1000, error);
-  call.abort(error);
-}
-
-/** Guards a call's deadline with a timer of its own (an inherited deadline, or any deadline of a custom chain). */
-function guard(call: Call, budgetMs: number, inherited: boolean): void {
-  // A guard, not work: unref'd so it never keeps the process alive.
-  call.timer = setTimeout(expireCall, budgetMs, call, budgetMs, inherited ? 'deadline' : 'total');
-  call.timer.unref();
-}
-
-function raceRoot(call: Call, work: Promise<unknown>): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    call.listen({ onAbort: reject });
-    work.then(resolve, reject);
-  });
-}
 
 /**
  * Creates a named pipeline from options (the standard order and defaults of DESIGN §4) or from a policy
@@ -237,7 +107,9 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   }
   const owner = `pipeline "${name}"`;
   const custom = isPolicy(options);
-  const policies = custom ? flatten([options]) : resolve(owner, checkObject(owner, 'options', options));
+  const policies = custom
+    ? flatten([options])
+    : resolvePolicies(owner, checkObject(owner, 'options', options));
   ensureContextManager();
   const events = new EventChannel();
   const find = <P extends Policy>(policyName: string) => policies.find((p): p is P => p.name === policyName);

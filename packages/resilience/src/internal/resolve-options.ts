@@ -1,0 +1,89 @@
+import { type BulkheadOptions, bulkhead } from '../bulkhead.js';
+import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker.js';
+import { fallback } from '../fallback.js';
+import type { PipelineOptions } from '../pipeline.js';
+import type { Policy } from '../policy.js';
+import { type RateLimitOptions, rateLimit } from '../rate-limit.js';
+import { type RetryOptions, retry } from '../retry.js';
+import { timeout, totalTimeout } from '../timeout.js';
+import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './validate.js';
+
+// The standard pipeline's options: every key is optional and `false` turns a policy off.
+const KNOWN = [
+  'timeout',
+  'totalTimeout',
+  'retry',
+  'circuitBreaker',
+  'bulkhead',
+  'rateLimit',
+  'fallback',
+] as const;
+
+/**
+ * The policies of the standard pipeline, outer to inner: fallback → rate limit → total timeout → retry →
+ * circuit breaker → bulkhead → attempt timeout; with the defaults of DESIGN §4, adapted to what was set
+ * (a short totalTimeout shortens the default attempt timeout, a long timeout lengthens the default
+ * totalTimeout). Throws naming the option when a value or a combination is out of range.
+ */
+export function resolvePolicies(owner: string, options: PipelineOptions): Policy[] {
+  checkKeys(owner, '', options as Record<string, unknown>, KNOWN);
+  const off = (v: unknown): v is false => v === false;
+  // Defaults adapt to what the user did set: a short totalTimeout shortens the default attempt timeout,
+  // a long timeout lengthens the default totalTimeout. Only two explicit values can conflict.
+  const explicitTotal = off(options.totalTimeout) ? undefined : options.totalTimeout;
+  const totalHint =
+    explicitTotal === undefined
+      ? undefined
+      : optionalNumber(owner, 'totalTimeout', explicitTotal, 0, 1, MAX_MS);
+  const attemptMs = off(options.timeout)
+    ? undefined
+    : optionalNumber(owner, 'timeout', options.timeout, Math.min(10_000, totalHint ?? 10_000), 1, MAX_MS);
+  const totalMs = off(options.totalTimeout) ? undefined : (totalHint ?? Math.max(30_000, attemptMs ?? 0));
+  if (attemptMs !== undefined && totalMs !== undefined && attemptMs > totalMs) {
+    throw new RangeError(
+      `${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`,
+    );
+  }
+  const policies: Policy[] = [];
+  if (options.fallback !== undefined) policies.push(fallback(options.fallback));
+  if (options.rateLimit !== undefined && !off(options.rateLimit)) {
+    policies.push(
+      rateLimit(checkObject(owner, 'rateLimit', options.rateLimit) as unknown as RateLimitOptions, owner),
+    );
+  }
+  if (totalMs !== undefined) policies.push(totalTimeout(totalMs));
+  if (!off(options.retry)) {
+    policies.push(
+      retry(
+        checkObject(owner, 'retry', options.retry === undefined ? {} : options.retry) as RetryOptions,
+        owner,
+      ),
+    );
+  }
+  if (!off(options.circuitBreaker)) {
+    const cb = checkObject(
+      owner,
+      'circuitBreaker',
+      options.circuitBreaker === undefined ? {} : options.circuitBreaker,
+    ) as CircuitBreakerOptions;
+    const ratioMode = cb.consecutiveFailures === undefined;
+    // The window must see at least two attempts end, or a slow outage could never reach the ratio.
+    if (ratioMode && cb.samplingDurationMs === undefined && attemptMs !== undefined) {
+      policies.push(circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner));
+    } else {
+      if (ratioMode && attemptMs !== undefined && (cb.samplingDurationMs as number) < 2 * attemptMs) {
+        throw new RangeError(
+          `${owner}: option circuitBreaker.samplingDurationMs must be at least twice timeout (${2 * attemptMs} ms), received ${describe(cb.samplingDurationMs)}`,
+        );
+      }
+      policies.push(circuitBreaker(cb, owner));
+    }
+  }
+  if (options.bulkhead !== undefined && !off(options.bulkhead)) {
+    policies.push(
+      bulkhead(checkObject(owner, 'bulkhead', options.bulkhead) as unknown as BulkheadOptions, owner),
+    );
+  }
+  if (attemptMs !== undefined) policies.push(timeout(attemptMs));
+  return policies;
+}
