@@ -17,7 +17,7 @@ export interface CallBodies {
  * One physical attempt: a client span from telemetry (which injects the context, the remaining deadline
  * and applies the egress allow-list to the real host), then the request on undici with the attempt's signal.
  */
-export async function sendAttempt(
+export function sendAttempt(
   dispatcher: Dispatcher,
   telemetry: Telemetry,
   request: PreparedRequest,
@@ -30,6 +30,7 @@ export async function sendAttempt(
     // Not awaited: a slow body must not eat this attempt's time; its connection frees once it is drained.
     void drain(previous.body);
   }
+  // A synchronous throw here is the pipeline's to turn into this attempt's rejection.
   if (ctx.reason !== undefined) throw ctx.reason;
   const headers = { ...request.headers };
   const signal = new AttemptSignal(ctx);
@@ -41,9 +42,10 @@ export async function sendAttempt(
     attempt: ctx.attempt,
     deadline: ctx.deadline,
   });
-  let data: Dispatcher.ResponseData;
-  try {
-    data = await dispatcher.request({
+  // One `then`, not an async function: with async_hooks on (any context propagation on Node 22) every
+  // promise pays the hooks, and an async function with an await makes two.
+  return dispatcher
+    .request({
       origin: request.origin,
       path: request.path,
       method: request.method as Dispatcher.HttpMethod,
@@ -51,22 +53,26 @@ export async function sendAttempt(
       body: request.body,
       // An EventEmitter-shaped signal (see AttemptSignal); undici's types name only the two real kinds.
       signal: signal as unknown as EventEmitter,
-    });
-  } catch (error) {
-    signal.release();
-    op.end({ error });
-    throw error;
-  }
-  signal.release();
-  const aborted = ctx.reason;
-  if (aborted !== undefined) {
-    // The pipeline gave up on this attempt while the headers were arriving: nobody will read this body.
-    void drain(data.body);
-    op.end({ error: aborted });
-    throw aborted;
-  }
-  op.end({ statusCode: data.statusCode });
-  const response = toResponse(data, ctx.attempt);
-  bodies.latest = response;
-  return response;
+    })
+    .then(
+      (data) => {
+        signal.release();
+        const aborted = ctx.reason;
+        if (aborted !== undefined) {
+          // The pipeline gave up on this attempt while the headers were arriving: nobody will read this body.
+          void drain(data.body);
+          op.end({ error: aborted });
+          throw aborted;
+        }
+        op.end({ statusCode: data.statusCode });
+        const response = toResponse(data, ctx.attempt);
+        bodies.latest = response;
+        return response;
+      },
+      (error: unknown) => {
+        signal.release();
+        op.end({ error });
+        throw error;
+      },
+    );
 }
