@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { keelErrorHandler } from './error-handler.js';
 import { keel } from './keel.js';
 import { requestSignal } from './request-signal.js';
-import { eventually, useHarness } from './testing/harness.js';
+import { eventually, leaveEarly, slowRoute, useHarness } from './testing/harness.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const TRACEPARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`;
@@ -97,27 +97,10 @@ describe('keel() on Express 4', () => {
 
   it('records a client that leaves as 499 and aborts requestSignal', async () => {
     const a = app();
-    let arrived!: () => void;
-    const ran = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
-    let reason: unknown;
-    a.get('/slow', (req, res) => {
-      const signal = requestSignal(req);
-      signal.addEventListener('abort', () => {
-        reason = signal.reason;
-        res.end();
-      });
-      arrived();
-    });
-    const url = await start(a);
-    const abort = new AbortController();
-    const pending = fetch(`${url}/slow`, { signal: abort.signal }).catch(() => undefined);
-    await ran;
-    abort.abort();
-    await pending;
-    await eventually(() => reason !== undefined);
-    expect(reason).toMatchObject({ code: 'KEEL_ERR_CANCELLED' });
+    const slow = slowRoute(a, requestSignal);
+    await leaveEarly(await start(a), slow.arrived);
+    await eventually(() => slow.reason() !== undefined);
+    expect(slow.reason()).toMatchObject({ code: 'KEEL_ERR_CANCELLED' });
     const [span] = await fixture.h.serverSpans();
     expect(span?.attributes['http.response.status_code']).toBe(499);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { keelErrorHandler } from './error-handler.js';
 import { keel } from './keel.js';
 import { requestSignal } from './request-signal.js';
-import { eventually, useHarness } from './testing/harness.js';
+import { eventually, leaveEarly, slowRoute, useHarness } from './testing/harness.js';
 
 const fixture = useHarness();
 
@@ -21,35 +21,15 @@ async function start(a: express.Express): Promise<string> {
   return (await fixture.serve(a)).url;
 }
 
-/** Starts `/slow` on `a`, fetches it, and aborts the fetch once the handler has run. */
-async function leaveEarly(url: string, arrived: Promise<void>): Promise<void> {
-  const abort = new AbortController();
-  const pending = fetch(`${url}/slow`, { signal: abort.signal }).catch(() => undefined);
-  await arrived;
-  abort.abort();
-  await pending;
-}
-
 describe('requestSignal(req)', () => {
   it('aborts with KEEL_ERR_CANCELLED when the client goes away before the response', async () => {
     const a = app();
-    let arrived!: () => void;
-    const ran = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
-    let reason: unknown;
-    a.get('/slow', (req, res) => {
-      const signal = requestSignal(req);
+    const slow = slowRoute(a, requestSignal, (req, signal) => {
       expect(requestSignal(req)).toBe(signal);
-      signal.addEventListener('abort', () => {
-        reason = signal.reason;
-        res.end();
-      });
-      arrived();
     });
-    await leaveEarly(await start(a), ran);
-    await eventually(() => reason !== undefined);
-    expect(reason).toMatchObject({ code: 'KEEL_ERR_CANCELLED' });
+    await leaveEarly(await start(a), slow.arrived);
+    await eventually(() => slow.reason() !== undefined);
+    expect(slow.reason()).toMatchObject({ code: 'KEEL_ERR_CANCELLED' });
   });
 
   it('cancels the outbound call it is passed to: the downstream server sees the connection close', async () => {

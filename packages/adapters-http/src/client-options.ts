@@ -1,6 +1,7 @@
 import {
   type BulkheadOptions,
   type CircuitBreakerOptions,
+  PIPELINE_OPTION_KEYS,
   type Pipeline,
   type PipelineOptions,
   pipeline,
@@ -76,15 +77,8 @@ export interface ResolvedClientOptions {
   readonly telemetry: Telemetry | undefined;
 }
 
-const RESILIENCE = [
-  'timeout',
-  'totalTimeout',
-  'retry',
-  'circuitBreaker',
-  'bulkhead',
-  'rateLimit',
-  'fallback',
-];
+// The pipeline options a client accepts in place of `pipeline` (one list, owned by @keel/resilience).
+const RESILIENCE: readonly string[] = PIPELINE_OPTION_KEYS;
 const KNOWN = new Set([
   'name',
   'baseUrl',

@@ -32,6 +32,7 @@ export type {
 } from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
 export { ensureContextManager } from './internal/context-manager.js';
+export { PIPELINE_OPTION_KEYS } from './internal/resolve-options.js';
 export type { AbortListener, ExecuteContext } from './internal/scope.js';
 export {
   type ExecuteOptions,

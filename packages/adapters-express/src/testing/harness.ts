@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestTelemetry, type TestTelemetry } from '@keel/telemetry/testing';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { afterAll, afterEach, beforeEach } from 'vitest';
 
 export interface Harness extends TestTelemetry {
@@ -100,4 +100,45 @@ export function useHarness(): HarnessFixture {
       return harness;
     },
   };
+}
+
+/** What `slowRoute` records: when the handler ran, and why its `requestSignal` aborted. */
+export interface SlowRoute {
+  readonly arrived: Promise<void>;
+  reason(): unknown;
+}
+
+/**
+ * Adds `GET /slow` to `app`: it takes `signal(req)` (the package's `requestSignal`) and answers only once
+ * that signal aborts, recording the reason. For tests of a client that leaves before the response.
+ */
+export function slowRoute(
+  app: Pick<Express, 'get'>,
+  signal: (req: Request) => AbortSignal,
+  onSignal?: (req: Request, signal: AbortSignal) => void,
+): SlowRoute {
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  let reason: unknown;
+  app.get('/slow', (req, res) => {
+    const s = signal(req);
+    onSignal?.(req, s);
+    s.addEventListener('abort', () => {
+      reason = s.reason;
+      res.end();
+    });
+    arrive();
+  });
+  return { arrived, reason: () => reason };
+}
+
+/** Fetches `/slow` and aborts the fetch once the handler has run. */
+export async function leaveEarly(url: string, arrived: Promise<void>): Promise<void> {
+  const abort = new AbortController();
+  const pending = fetch(`${url}/slow`, { signal: abort.signal }).catch(() => undefined);
+  await arrived;
+  abort.abort();
+  await pending;
 }

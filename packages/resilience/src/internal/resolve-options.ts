@@ -8,8 +8,8 @@ import { type RetryOptions, retry } from '../retry.js';
 import { timeout, totalTimeout } from '../timeout.js';
 import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './validate.js';
 
-// The standard pipeline's options: every key is optional and `false` turns a policy off.
-const KNOWN = [
+/** The keys of the standard pipeline's options (`PipelineOptions`), for wrappers that accept them too. */
+export const PIPELINE_OPTION_KEYS = [
   'timeout',
   'totalTimeout',
   'retry',
@@ -26,7 +26,7 @@ const KNOWN = [
  * totalTimeout). Throws naming the option when a value or a combination is out of range.
  */
 export function resolvePolicies(owner: string, options: PipelineOptions): Policy[] {
-  checkKeys(owner, '', options as Record<string, unknown>, KNOWN);
+  checkKeys(owner, '', options as Record<string, unknown>, PIPELINE_OPTION_KEYS);
   const off = (v: unknown): v is false => v === false;
   // Defaults adapt to what the user did set: a short totalTimeout shortens the default attempt timeout,
   // a long timeout lengthens the default totalTimeout. Only two explicit values can conflict.
