@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
+import { command, option, selectedIds, serverLoad, sourceState, versionOf } from './lib/cli.js';
 import { machine, promiseHooksOn } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
@@ -180,13 +180,7 @@ async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'express-server.json'));
   const ids = selectedIds(SERVERS);
-  const loadOptions = {
-    rounds: Number(option('rounds', 10)),
-    seconds: Number(option('duration', 2)),
-    warmup: Number(option('warmup', 3)),
-    connections: Number(option('connections', 10)),
-    pipelining: Number(option('pipelining', 1)),
-  };
+  const loadOptions = serverLoad();
   const started = Date.now();
   const loadStart = loadavg()[0];
   const servers = await runLoad({ script, ids, path: '/orders/42', ...loadOptions, log });

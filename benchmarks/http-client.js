@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { command, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
+import { command, loadRounds, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
 import { machine, median, pairedMedian, promiseHooksOn } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
@@ -299,12 +299,7 @@ async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'http-client.json'));
   const ids = selectedIds(CLIENTS);
-  const loadOptions = {
-    rounds: Number(option('rounds', 10)),
-    seconds: Number(option('duration', 2)),
-    warmup: Number(option('warmup', 3)),
-    concurrency: Number(option('concurrency', 10)),
-  };
+  const loadOptions = { ...loadRounds(), concurrency: Number(option('concurrency', 10)) };
   const started = Date.now();
   const loadStart = loadavg()[0];
   const rows = summarise(await runClients({ ids, ...loadOptions, log }));

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, flag, option, sourceState, versionOf } from './lib/cli.js';
+import { command, flag, option, serverLoad, sourceState, versionOf } from './lib/cli.js';
 import { interleave, machine, median, pairedMedian, quantile, serve } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
@@ -288,13 +288,7 @@ function markdown(meta, load, micro) {
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'telemetry-server.json'));
-  const loadOptions = {
-    rounds: Number(option('rounds', 3)),
-    seconds: Number(option('duration', 5)),
-    warmup: Number(option('warmup', 3)),
-    connections: Number(option('connections', 10)),
-    pipelining: Number(option('pipelining', 1)),
-  };
+  const loadOptions = serverLoad();
   const microOptions = {
     rounds: Number(option('micro-rounds', 10)),
     blockMs: Number(option('micro-block-ms', 150)),

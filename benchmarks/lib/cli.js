@@ -16,6 +16,29 @@ export function option(name, fallback) {
   return arg === undefined ? fallback : arg.slice(name.length + 3);
 }
 
+/**
+ * The rounds of a load benchmark (express-server.js, telemetry-server.js, http-client.js), from
+ * `--rounds`, `--duration` (s per contender and round) and `--warmup` (s per contender). Many short
+ * rounds by default: this machine's speed drifts in bursts of seconds, and a long slice can land a
+ * burst on one contender.
+ */
+export function loadRounds() {
+  return {
+    rounds: Number(option('rounds', 10)),
+    seconds: Number(option('duration', 2)),
+    warmup: Number(option('warmup', 3)),
+  };
+}
+
+/** `loadRounds()` plus the autocannon settings of the server benchmarks (`--connections`, `--pipelining`). */
+export function serverLoad() {
+  return {
+    ...loadRounds(),
+    connections: Number(option('connections', 10)),
+    pipelining: Number(option('pipelining', 1)),
+  };
+}
+
 /** Whether `--name` is on the command line. */
 export const flag = (name) => process.argv.includes(`--${name}`);
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpStatusError, isHttpStatusError } from './errors.js';
 import { type HttpClient, httpClient } from './http-client.js';
-import { answer, type TestServer, testServer } from './testing/server.js';
+import { answer, refusedUrl, type TestServer, testServer } from './testing/server.js';
 
 let server: TestServer | undefined;
 let client: HttpClient | undefined;
@@ -82,10 +82,7 @@ describe('httpClient responses and errors', () => {
   });
 
   it('answers a failed call with the fallback', async () => {
-    server = await testServer();
-    const url = server.url;
-    await server.close();
-    server = undefined;
+    const url = await refusedUrl();
     const cached = { status: 200, ok: true } as never;
     client = httpClient({ name: 'prices', baseUrl: url, retry: false, fallback: () => cached });
     expect(await client.get('/')).toBe(cached);

@@ -2,7 +2,7 @@ import type { ResilienceEvent } from '@keel/resilience';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { httpRetryOn } from './classify.js';
 import { type HttpClient, httpClient } from './http-client.js';
-import { answer, type TestServer, testServer } from './testing/server.js';
+import { answer, refusedUrl, type TestServer, testServer } from './testing/server.js';
 import { type TestTelemetry, testTelemetry } from './testing/telemetry.js';
 
 const RETRY = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
@@ -115,10 +115,7 @@ describe('httpClient retries', () => {
   });
 
   it('does not retry a POST whose connection was refused', async () => {
-    server = await testServer();
-    const url = server.url;
-    await server.close();
-    server = undefined;
+    const url = await refusedUrl();
     client = httpClient({ name: 'gone', baseUrl: url, retry: RETRY });
     const delays = retryDelays(client);
     await expect(client.post('/charges', { json: { amount: 5 } })).rejects.toMatchObject({
@@ -154,10 +151,7 @@ describe('httpClient retries', () => {
   });
 
   it('retries a refused connection and rejects with the connection error when attempts run out', async () => {
-    server = await testServer();
-    const url = server.url;
-    await server.close();
-    server = undefined;
+    const url = await refusedUrl();
     client = httpClient({ name: 'gone', baseUrl: url, retry: RETRY });
     const delays = retryDelays(client);
     await expect(client.get('/')).rejects.toMatchObject({ code: 'ECONNREFUSED' });

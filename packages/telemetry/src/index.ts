@@ -41,7 +41,7 @@ export {
   startConsumer,
   startProducer,
 } from './operations/messaging.js';
-export { type ExchangeState, trackExchange } from './operations/node-exchange.js';
+export { type ExchangeState, exchangeSignal, trackExchange } from './operations/node-exchange.js';
 export { Operation, type OperationEnd } from './operations/operation.js';
 export {
   type GrpcStatusName,

@@ -4,26 +4,15 @@ import { httpClient } from '@keel/http';
 import { remainingMs } from '@keel/resilience';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import express from 'express';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { keel, keelErrorHandler } from '../index.js';
-import { type E2e, eventually, Opened, rawRequest, SpanKind, serve, startE2e } from '../testing/e2e.js';
+import { eventually, rawRequest, SpanKind, serve, useE2e } from '../testing/e2e.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 
-let e: E2e;
-const opened = new Opened();
-
-beforeAll(() => {
-  e = startE2e();
-});
-afterEach(async () => {
-  await opened.closeAll();
-  e.reset();
-});
-afterAll(async () => {
-  await e.shutdown();
-});
+const fx = useE2e();
+const opened = fx.opened;
 
 /** What each service saw while handling the request. */
 interface Seen {
@@ -43,7 +32,7 @@ interface Chain {
  * out its whole deadline before calling C.
  */
 async function chain(options: { burnB?: boolean } = {}): Promise<Chain> {
-  const { telemetry } = e;
+  const { telemetry } = fx.e;
   const seen: Chain['seen'] = { A: [], B: [], C: [] };
   const errors: string[] = [];
   const record = (name: 'A' | 'B' | 'C', req: express.Request) => {
@@ -104,7 +93,7 @@ it('keeps one trace with each hop the child of the one before: A server → A cl
   const { url } = await chain();
   const res = await rawRequest(url, { headers: [['traceparent', TRACEPARENT]] });
   expect(res.status).toBe(200);
-  const spans = await e.spans();
+  const spans = await fx.e.spans();
   const server = (route: string) =>
     spans.find((s) => s.kind === SpanKind.SERVER && s.name === `GET ${route}`);
   const clientUnder = (parent: ReadableSpan | undefined) =>
@@ -131,7 +120,7 @@ it('writes the caller’s correlation ID into every service’s log lines, acces
   expect(res.headers['x-correlation-id']).toBe('order-4711');
   expect(seen.B[0]?.correlationHeader).toBe('order-4711');
   expect(seen.C[0]?.correlationHeader).toBe('order-4711');
-  const records = e.records();
+  const records = fx.e.records();
   const handled = records.filter((r) => typeof r.service === 'string' && /^[ABC]$/.test(r.service as string));
   const access = records.filter((r) => r.msg === 'request completed');
   expect(handled.map((r) => r.msg).sort()).toEqual(['A handling', 'B handling', 'C handling']);
@@ -144,7 +133,7 @@ it('generates one correlation ID at the edge when the caller sends none, and eve
   const res = await rawRequest(url);
   const id = res.headers['x-correlation-id'];
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
-  const ids = new Set(e.records().map((r) => r.correlation_id));
+  const ids = new Set(fx.e.records().map((r) => r.correlation_id));
   expect(ids).toEqual(new Set([id]));
 });
 

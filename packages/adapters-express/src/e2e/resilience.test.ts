@@ -2,29 +2,18 @@
 // answers, and what A's caller and B's readiness probe see of it.
 import { type HttpClientOptions, httpClient } from '@keel/http';
 import express from 'express';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { keel, keelErrorHandler, readiness } from '../index.js';
-import { type E2e, Opened, rawRequest, SpanKind, serve, startE2e, TRACEPARENT } from '../testing/e2e.js';
+import { rawRequest, SpanKind, serve, TRACEPARENT, useE2e } from '../testing/e2e.js';
 
-let e: E2e;
-const opened = new Opened();
-
-beforeAll(() => {
-  e = startE2e();
-});
-afterEach(async () => {
-  await opened.closeAll();
-  e.reset();
-});
-afterAll(async () => {
-  await e.shutdown();
-});
+const fx = useE2e();
+const opened = fx.opened;
 
 type Answer = (res: express.Response, n: number) => void;
 
 /** A → B → C; C answers its n-th request (from 1) with `answer`; B calls C with `client` options. */
 async function chain(answer: Answer, client: Partial<HttpClientOptions> = {}) {
-  const { telemetry } = e;
+  const { telemetry } = fx.e;
   const seenByC: express.Request['headers'][] = [];
   const c = express();
   c.use(keel({ telemetry }));
@@ -73,7 +62,7 @@ it('retries a GET that C answers 503 with Retry-After, waiting the hint instead 
   expect(second?.[1]).toBe(first?.[1]);
   expect(second?.[2]).not.toBe(first?.[2]);
   expect(seenByC.map((h) => h['x-correlation-id'])).toEqual(['retry-1', 'retry-1']);
-  const toC = (await e.spans(SpanKind.CLIENT)).filter((s) =>
+  const toC = (await fx.e.spans(SpanKind.CLIENT)).filter((s) =>
     s.attributes['url.full']?.toString().endsWith('/c'),
   );
   expect(toC.map((s) => s.attributes['http.request.resend_count'])).toEqual([undefined, 1]);

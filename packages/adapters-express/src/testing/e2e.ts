@@ -6,6 +6,7 @@ import type { TelemetryOptions } from '@keel/telemetry';
 import { startTestTelemetry, type TestTelemetry } from '@keel/telemetry/testing';
 import { SpanKind } from '@opentelemetry/api';
 import type { Express } from 'express';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** The end-to-end tests' telemetry: logs at `info`, kept raw so a test can check a record stays one line. */
 export type E2e = TestTelemetry;
@@ -15,6 +16,36 @@ export function startE2e(options: Partial<Omit<TelemetryOptions, 'logger'>> = {}
 }
 
 export { SpanKind };
+
+/** One test file's end-to-end telemetry, reset after each test, with what each test opened closed. */
+export interface E2eFixture {
+  /** The file's telemetry: started before the first test, shut down after the last. */
+  readonly e: E2e;
+  readonly opened: Opened;
+}
+
+/** Registers the hooks of a file whose tests each open their own servers and clients. */
+export function useE2e(): E2eFixture {
+  let e: E2e | undefined;
+  const opened = new Opened();
+  beforeAll(() => {
+    e = startE2e();
+  });
+  afterEach(async () => {
+    await opened.closeAll();
+    e?.reset();
+  });
+  afterAll(async () => {
+    await e?.shutdown();
+  });
+  return {
+    opened,
+    get e() {
+      if (e === undefined) throw new Error('useE2e: the telemetry starts in beforeAll');
+      return e;
+    },
+  };
+}
 
 /** Something a test opened and must close. */
 export interface Closable {

@@ -52,6 +52,13 @@ export async function testServer(respond: Responder = (_req, res) => res.end('ok
 }
 
 /** Answers with `status`, optional headers and body. */
+/** The URL of a server that was started and closed again: connections to it are refused. */
+export async function refusedUrl(): Promise<string> {
+  const server = await testServer();
+  await server.close();
+  return server.url;
+}
+
 export function answer(
   res: ServerResponse,
   status: number,

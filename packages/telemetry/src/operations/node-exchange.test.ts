@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RateLimitedError } from '@keel/resilience';
+import { CancelledError, RateLimitedError } from '@keel/resilience';
 import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getCorrelationId } from '../propagation/correlation.js';
 import { type TestCore, testCore } from '../testing/test-core.js';
 import { startHttpServer } from './http.js';
-import { type ExchangeState, trackExchange } from './node-exchange.js';
+import { type ExchangeState, exchangeSignal, trackExchange } from './node-exchange.js';
 
 let server: Server | undefined;
 
@@ -139,5 +139,41 @@ describe('trackExchange', () => {
     const [span] = await core.finished();
     expect(span?.attributes['error.type']).toBe(expected ?? (status >= 500 ? String(status) : undefined));
     expect(span?.status.code).toBe(expected === undefined ? SpanStatusCode.UNSET : SpanStatusCode.ERROR);
+  });
+
+  it('aborts exchangeSignal with the CancelledError the span records when the client leaves', async () => {
+    const core = testCore();
+    let signal: AbortSignal | undefined;
+    let arrived!: () => void;
+    const seen = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const url = await serve(core, (_req, res) => {
+      signal = exchangeSignal(res);
+      expect(exchangeSignal(res)).toBe(signal);
+      arrived(); // never answers
+    });
+    const req = request(`${url}/things/1`);
+    req.on('error', () => {});
+    req.end();
+    await seen;
+    req.destroy();
+    await expect.poll(() => signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(CancelledError);
+    const [span] = await core.finished();
+    expect(span?.attributes['error.type']).toBe('KEEL_ERR_CANCELLED');
+  });
+
+  it('never aborts exchangeSignal once the response finished, and has none for an untracked response', async () => {
+    const core = testCore();
+    let signal: AbortSignal | undefined;
+    const url = await serve(core, (_req, res) => {
+      signal = exchangeSignal(res);
+      res.end('ok');
+    });
+    await (await fetch(`${url}/things/1`)).text();
+    await core.finished();
+    expect(signal?.aborted).toBe(false);
+    expect(exchangeSignal({} as never)).toBeUndefined();
   });
 });

@@ -15,6 +15,8 @@ export interface ExchangeState {
 interface Exchange {
   readonly op: HttpServerOperation;
   readonly state: ExchangeState;
+  /** Made on the first `exchangeSignal`, so requests that never ask pay nothing. */
+  controller: AbortController | undefined;
 }
 
 // A WeakMap, not a property of the response: adding a property to a response Express has re-prototyped
@@ -43,7 +45,7 @@ export function trackExchange(
   state: ExchangeState,
 ): void {
   op.echoCorrelationId(res, responseHeaders);
-  exchanges.set(res, { op, state });
+  exchanges.set(res, { op, state, controller: undefined });
   // Shared listeners: nothing allocated per request beyond the exchange record.
   res.once('finish', onFinish);
   res.once('close', onClose);
@@ -51,6 +53,32 @@ export function trackExchange(
   // context to every handler after it; the same for listeners on the response.
   bindEmitter(op.context, req);
   bindEmitter(op.context, res);
+}
+
+/**
+ * An `AbortSignal` that aborts with the `CancelledError` the operation records (499) when the client goes
+ * away before the response finished, for the request's outbound work; it never aborts once the response
+ * finished. Undefined for a response `trackExchange` did not track.
+ */
+export function exchangeSignal(res: ServerResponse): AbortSignal | undefined {
+  const exchange = exchanges.get(res);
+  if (exchange === undefined) return undefined;
+  if (exchange.controller === undefined) {
+    exchange.controller = new AbortController();
+    // Asked after the client already left: 'close' has been handled, so abort now.
+    if (res.destroyed && !res.writableFinished) {
+      const { error } = exchange.state;
+      exchange.controller.abort(error instanceof CancelledError ? error : clientGone(exchange.state));
+    }
+  }
+  return exchange.controller.signal;
+}
+
+/** The cancellation of a request whose client left: the application's own error if it raised one first. */
+function clientGone(state: ExchangeState): CancelledError {
+  const gone = new CancelledError('the client closed the connection before the response was sent');
+  state.error ??= gone;
+  return gone;
 }
 
 function exchangeOf(res: ServerResponse): Exchange | undefined {
@@ -69,6 +97,7 @@ function onClose(this: ServerResponse): void {
   // 'close' after a finished response is the normal end; before it, the caller went away (nginx's 499).
   if (exchange === undefined || this.writableFinished) return;
   const { op, state } = exchange;
-  state.error ??= new CancelledError('the client closed the connection before the response was sent');
+  const gone = clientGone(state);
+  exchange.controller?.abort(gone);
   op.end({ route: state.route, statusCode: 499, error: state.error });
 }
