@@ -6,8 +6,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
 import { Duplex } from 'node:stream';
-import { command, option, sourceState } from './lib/cli.js';
-import { machine, median, pairedMedian } from './lib/harness.js';
+import { option, runMeta } from './lib/cli.js';
+import { median, pairedMedian } from './lib/harness.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
 const CONTENDERS = {
@@ -119,7 +119,7 @@ async function main() {
   // Each request through a Keel app ends one server span; none means the work was not done at all.
   const keelRequests = 2 * (2 * n + rounds * n);
   if (exported === 0) throw new Error('no span was exported: the Keel apps did not end their operations');
-  const m = machine();
+  const m = runMeta(import.meta.url, ['packages/adapters-express/src', 'packages/telemetry/src']);
   const bare = median(samples.bare);
   const rows = ids.map((id) => {
     const cpu = median(samples[id]);
@@ -128,8 +128,8 @@ async function main() {
   });
   process.stdout.write(
     [
-      `Date: ${new Date().toISOString()} · Node ${process.versions.node} · ${m.cpu} (${m.cores} cores, ${m.platform})`,
-      `Keel source: ${sourceState(['packages/adapters-express/src', 'packages/telemetry/src'])} · Command: ${command(import.meta.url)}`,
+      `Date: ${m.date} · Node ${m.node} · ${m.cpu} (${m.cores} cores, ${m.platform})`,
+      `Keel source: ${m.keelSource} · Command: ${m.command}`,
       `1-minute load average: ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end · spans exported per Keel request: ${(exported / keelRequests).toFixed(3)}`,
       '',
       `**In process** — ${rounds} rounds of ${n} sequential requests per app, order rotating each round, after ${2 * n} warm-up requests each; CPU (user + system) per request, median over rounds; "over bare" is the median of per-round differences. All three apps share the process, so the bare app also runs with async_hooks on (the AsyncLocalStorage floor is in every row).`,

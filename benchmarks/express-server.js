@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, option, selectedIds, serverLoad, sourceState, versionOf } from './lib/cli.js';
-import { machine, promiseHooksOn } from './lib/harness.js';
+import { option, runMeta, selectedIds, serverLoad, versionOf } from './lib/cli.js';
+import { promiseHooksOn } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
 import { countingBatch, devNullLogger, histogramCount, keelTelemetry } from './lib/telemetry-setup.js';
@@ -187,15 +187,9 @@ async function main() {
   const rows = summariseLoad(servers, SERVERS);
   const hooks = servers.map((s) => `${s.id} ${s.final.hooks ? 'yes' : 'no'}`).join(' · ');
   const meta = {
-    date: new Date().toISOString(),
-    node: process.versions.node,
-    v8: process.versions.v8,
-    execArgv: process.execArgv,
-    ...machine(),
+    ...runMeta(import.meta.url, ['packages/adapters-express/src', 'packages/telemetry/src']),
     loadStart,
     loadEnd: loadavg()[0],
-    command: command(import.meta.url),
-    keelSource: sourceState(['packages/adapters-express/src', 'packages/telemetry/src']),
     versions: Object.fromEntries(
       [
         'express',

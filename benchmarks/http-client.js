@@ -9,8 +9,8 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { command, loadRounds, option, selectedIds, sourceState, versionOf } from './lib/cli.js';
-import { machine, median, pairedMedian, promiseHooksOn } from './lib/harness.js';
+import { loadRounds, option, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { median, pairedMedian, promiseHooksOn } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
@@ -304,19 +304,13 @@ async function main() {
   const loadStart = loadavg()[0];
   const rows = summarise(await runClients({ ids, ...loadOptions, log }));
   const meta = {
-    date: new Date().toISOString(),
-    node: process.versions.node,
-    v8: process.versions.v8,
-    execArgv: process.execArgv,
-    ...machine(),
-    loadStart,
-    loadEnd: loadavg()[0],
-    command: command(import.meta.url),
-    keelSource: sourceState([
+    ...runMeta(import.meta.url, [
       'packages/adapters-http/src',
       'packages/telemetry/src',
       'packages/resilience/src',
     ]),
+    loadStart,
+    loadEnd: loadavg()[0],
     versions: Object.fromEntries(['undici', '@opentelemetry/sdk-node'].map((p) => [p, versionOf(p)])),
     load: loadOptions,
     durationS: (Date.now() - started) / 1000,

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, option, sourceState, versionOf } from './lib/cli.js';
-import { interleave, machine, median, pairedMedian, promiseHooksOn, quantile, serve } from './lib/harness.js';
+import { option, runMeta, versionOf } from './lib/cli.js';
+import { interleave, median, pairedMedian, promiseHooksOn, quantile, serve } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const call = () => Promise.resolve(1);
@@ -321,12 +321,7 @@ async function main() {
     log,
   });
   const meta = {
-    date: new Date().toISOString(),
-    node: process.versions.node,
-    v8: process.versions.v8,
-    ...machine(),
-    command: command(import.meta.url),
-    keelSource: sourceState(['packages/resilience/src']),
+    ...runMeta(import.meta.url, ['packages/resilience/src']),
     versions: { cockatiel: versionOf('cockatiel'), opossum: versionOf('opossum') },
     rounds,
     blockMs,

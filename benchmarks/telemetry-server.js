@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { command, flag, option, serverLoad, sourceState, versionOf } from './lib/cli.js';
-import { interleave, machine, median, pairedMedian, quantile, serve } from './lib/harness.js';
+import { flag, option, runMeta, serverLoad, versionOf } from './lib/cli.js';
+import { interleave, median, pairedMedian, quantile, serve } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
 import { serveChild } from './lib/server-child.js';
 import {
@@ -320,12 +320,7 @@ async function main() {
     );
   }
   const meta = {
-    date: new Date().toISOString(),
-    node: process.versions.node,
-    v8: process.versions.v8,
-    ...machine(),
-    command: command(import.meta.url),
-    keelSource: sourceState(['packages/telemetry/src']),
+    ...runMeta(import.meta.url, ['packages/telemetry/src']),
     versions: Object.fromEntries(
       [
         '@opentelemetry/sdk-node',

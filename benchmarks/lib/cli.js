@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '..', 'package.json'));
@@ -97,4 +98,20 @@ export function command(scriptUrl) {
 export function selectedIds(contenders) {
   const only = option('only', undefined)?.split(',');
   return Object.keys(contenders).filter((id) => id === 'bare' || only === undefined || only.includes(id));
+}
+
+/**
+ * What every report says about its run: when, on which Node and machine, with which flags, the command
+ * that reproduces it and the Keel source measured (`sources`, relative to the repository root).
+ */
+export function runMeta(scriptUrl, sources) {
+  return {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    v8: process.versions.v8,
+    execArgv: process.execArgv,
+    ...machine(),
+    command: command(scriptUrl),
+    keelSource: sourceState(sources),
+  };
 }
