@@ -1,11 +1,13 @@
 // The telemetry every server benchmark starts the same way: spans through a BatchSpanProcessor to an
 // exporter that drops and counts them, logs through pino to /dev/null, no process metrics, no trace store.
 //
-// Logs are written as pino writes them by default (and as Keel's own default logger does): synchronously,
-// to a file descriptor — here /dev/null rather than standard output, which is the parent's pipe. With
-// `sync: false` and no `minLength`, every line becomes its own write on libuv's thread pool once the
-// writer is idle, which costs a loaded server tens of µs per line; the Express benchmark measures that
-// case in a row of its own ("asynchronous log destination").
+// Logs go to /dev/null rather than standard output (the parent's pipe), written as each contender writes
+// them by default:
+// - `turn`: Keel's default logger (`turnDestination`): the lines of one event-loop turn in one synchronous
+//   write when the turn ends;
+// - `sync`: pino's default (`pino()`, and so pino-http's): one synchronous write per line;
+// - `async`: `sync: false` with no `minLength`: every line becomes its own write on libuv's thread pool
+//   once the writer is idle, which costs a loaded server tens of µs per line.
 
 /** A BatchSpanProcessor over an exporter that drops spans and counts them. */
 export async function countingBatch() {
@@ -29,14 +31,19 @@ export async function countingBatch() {
   };
 }
 
-/** pino writing to /dev/null: synchronously, as `pino()` writes to standard output, unless `sync` is false. */
-export async function devNullLogger({ sync = true } = {}) {
+/** pino writing to /dev/null; `writes` is `sync` (pino's default), `turn` (Keel's default) or `async`. */
+export async function devNullLogger({ writes = 'sync' } = {}) {
   const { default: pino } = await import('pino');
-  return pino(pino.destination({ dest: '/dev/null', sync }));
+  if (writes === 'turn') {
+    const { turnDestination } = await import('@keel/telemetry');
+    return pino(turnDestination({ dest: '/dev/null' }));
+  }
+  if (writes !== 'sync' && writes !== 'async') throw new TypeError(`devNullLogger: unknown writes ${writes}`);
+  return pino(pino.destination({ dest: '/dev/null', sync: writes === 'sync' }));
 }
 
-/** Keel's telemetry as every Keel contender runs it; `logger` options as for `devNullLogger`. */
-export async function keelTelemetry(processor, logger = {}) {
+/** Keel's telemetry as every Keel contender runs it; `logger` options as for `devNullLogger`, Keel's default writes. */
+export async function keelTelemetry(processor, logger = { writes: 'turn' }) {
   const { startTelemetry } = await import('@keel/telemetry');
   return startTelemetry({
     serviceName: 'bench',

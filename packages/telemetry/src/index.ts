@@ -5,6 +5,9 @@ export {
   type LogFields,
   type LoggerOptions,
   logFields,
+  type TurnDestination,
+  type TurnDestinationOptions,
+  turnDestination,
 } from './logging/index.js';
 export {
   CIRCUIT_STATES,

@@ -92,7 +92,7 @@ export interface Telemetry {
     start: MessagingDestination & { carrier: C; getter: TextMapGetter<C>; edge?: boolean },
   ): MessagingOperation;
   producer<C>(start: MessagingDestination & { carrier: C; setter: TextMapSetter<C> }): MessagingOperation;
-  /** Exports the spans ended so far (bounded, never rejects). */
+  /** Exports the spans ended so far and writes the log lines held (bounded, never rejects). */
   forceFlush(): Promise<void>;
   /** Flushes spans and logs and stops everything; bounded by `shutdownTimeoutMs`, never rejects, idempotent. */
   shutdown(): Promise<void>;
@@ -259,14 +259,28 @@ function assemble(parts: Parts): Telemetry {
     rpcClient: (start) => startRpcClient(core, start),
     consumer: (start) => startConsumer(core, start),
     producer: (start) => startProducer(core, start),
-    forceFlush: () => parts.forceFlush(),
+    forceFlush() {
+      flushLogs(logger);
+      return parts.forceFlush();
+    },
     shutdown() {
       closing ??= (async () => {
         stopAuto?.();
         for (const dispose of [...observed.values()]) dispose();
         await parts.stop();
+        // Last, so the lines written while spans were exported leave too.
+        flushLogs(logger);
       })().catch(() => undefined);
       return closing;
     },
   };
+}
+
+/** Writes the log lines the logger's destination holds (Keel's default holds them for one turn); never throws. */
+function flushLogs(logger: Logger): void {
+  try {
+    logger.flush();
+  } catch {
+    // A destination that cannot flush now (closed, not yet open) has nothing Keel could do better.
+  }
 }

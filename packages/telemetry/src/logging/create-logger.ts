@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { logFields } from './log-fields.js';
 import { DEFAULT_REDACT_PATHS, REDACT_CENSOR } from './redact.js';
+import { turnDestination } from './turn-destination.js';
 
 /** Options of `createLogger`. */
 export interface LoggerOptions {
@@ -15,7 +16,10 @@ export interface LoggerOptions {
   readonly logger?: Logger;
   /** Redaction paths (pino syntax) added to Keel's defaults. */
   readonly redact?: readonly string[];
-  /** Where records go when Keel builds the logger. @default standard output */
+  /**
+   * Where records go when Keel builds the logger. @default standard output, the lines of each event-loop
+   * turn in one write (`turnDestination()`); `pino.destination(1)` writes each line at once
+   */
   readonly destination?: DestinationStream;
 }
 
@@ -39,7 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const redact = { paths: [...DEFAULT_REDACT_PATHS, ...(options.redact ?? [])], censor: REDACT_CENSOR };
   if (logger === undefined) {
     const level = resolveLevel(options.level, pino.levels.values);
-    return pino({ level, mixin: fields, redact }, options.destination);
+    return pino({ level, mixin: fields, redact }, options.destination ?? turnDestination());
   }
   if (options.destination !== undefined) {
     throw new TypeError(

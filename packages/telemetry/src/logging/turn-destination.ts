@@ -1,0 +1,135 @@
+import pino, { type DestinationStream } from 'pino';
+
+/** Options of {@link turnDestination}. */
+export interface TurnDestinationOptions {
+  /** A file descriptor or a file path (appended to, created if missing). @default 1, standard output */
+  readonly dest?: number | string;
+  /**
+   * Lines held in one event-loop turn, in UTF-16 code units, before they are written at once without
+   * waiting for the turn to end: bounds the memory a burst of logging can hold. 1024–16777216.
+   * @default 65536
+   */
+  readonly maxBufferedChars?: number;
+}
+
+/** The destination {@link turnDestination} returns: pino's `DestinationStream`, plus flushing and closing. */
+export interface TurnDestination extends DestinationStream {
+  readonly writable: boolean;
+  write(line: string): boolean;
+  /** Writes every held line now, synchronously. */
+  flushSync(): void;
+  /** pino's `logger.flush(callback)` lands here: writes every held line, then calls back. */
+  flush(callback?: (error?: Error) => void): void;
+  /** Writes what is held and closes the file (standard output and standard error stay open). */
+  end(): void;
+}
+
+const MIN_BUFFER = 1024;
+const MAX_BUFFER = 16 * 1024 * 1024;
+
+// Destinations holding lines, flushed by one 'exit' listener that is registered only while any holds some:
+// a process that exits (process.exit(), an uncaught exception, the loop running dry) loses nothing.
+const holding = new Set<Turn>();
+
+function flushHolding(): void {
+  for (const turn of [...holding]) turn.flushSync();
+}
+
+/**
+ * Keel's default log destination: lines written during one event-loop turn leave in one synchronous
+ * `write(2)` when the turn ends (a `setImmediate`), instead of one system call per line. A loaded server
+ * finishes several requests per turn, each with its access log line, and on a virtual machine a system
+ * call costs microseconds. A line waits at most until the end of the turn it was written in, and is
+ * written at once on `flushSync()`, `flush()`, `end()`, `process.exit()`, an uncaught exception and when
+ * the loop runs dry; only a process killed within the turn (SIGKILL, or a signal it has no handler for)
+ * loses that turn's lines, where per-line writes would have kept them. Pass `pino.destination(1)` as
+ * the logger's destination for one write per line.
+ *
+ * @example
+ * const logger = pino(turnDestination({ dest: '/var/log/orders.log' }));
+ */
+export function turnDestination(options?: TurnDestinationOptions): TurnDestination {
+  const dest = options?.dest ?? 1;
+  const isFd = typeof dest === 'number' && Number.isInteger(dest) && dest >= 0;
+  if (!isFd && (typeof dest !== 'string' || dest === '')) {
+    throw new TypeError(
+      `turnDestination: options.dest must be a file descriptor (an integer ≥ 0) or a non-empty path, received ${String(dest)}`,
+    );
+  }
+  const max = options?.maxBufferedChars ?? 65_536;
+  if (!Number.isInteger(max) || max < MIN_BUFFER || max > MAX_BUFFER) {
+    throw new RangeError(
+      `turnDestination: options.maxBufferedChars must be an integer from ${MIN_BUFFER} to ${MAX_BUFFER}, received ${String(max)}`,
+    );
+  }
+  return new Turn(pino.destination({ dest, sync: true }), max);
+}
+
+class Turn implements TurnDestination {
+  readonly #out: ReturnType<typeof pino.destination>;
+  readonly #max: number;
+  #lines: string[] = [];
+  #chars = 0;
+  #pending: NodeJS.Immediate | undefined;
+  #ended = false;
+
+  /** True until `end()`; also what tells `pino(destination)` that its one argument is a stream. */
+  get writable(): boolean {
+    return !this.#ended;
+  }
+
+  constructor(out: ReturnType<typeof pino.destination>, max: number) {
+    this.#out = out;
+    this.#max = max;
+  }
+
+  write(line: string): boolean {
+    if (this.#ended) throw new Error('turnDestination: write after end()');
+    this.#lines.push(line);
+    this.#chars += line.length;
+    if (this.#chars >= this.#max) {
+      this.flushSync();
+    } else if (this.#pending === undefined) {
+      // Unreferenced: held lines never keep a process alive; 'exit' writes them if the loop runs dry.
+      this.#pending = setImmediate(flushTurn, this).unref();
+      if (holding.size === 0) process.on('exit', flushHolding);
+      holding.add(this);
+    }
+    return true;
+  }
+
+  flushSync(): void {
+    if (this.#pending !== undefined) {
+      clearImmediate(this.#pending);
+      this.#pending = undefined;
+      holding.delete(this);
+      if (holding.size === 0) process.removeListener('exit', flushHolding);
+    }
+    const lines = this.#lines;
+    if (lines.length === 0) return;
+    this.#lines = [];
+    this.#chars = 0;
+    this.#out.write(lines.length === 1 ? (lines[0] as string) : lines.join(''));
+  }
+
+  flush(callback?: (error?: Error) => void): void {
+    try {
+      this.flushSync();
+    } catch (error) {
+      callback?.(error as Error);
+      return;
+    }
+    callback?.();
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.flushSync();
+    this.#ended = true;
+    this.#out.end();
+  }
+}
+
+function flushTurn(turn: Turn): void {
+  turn.flushSync();
+}
