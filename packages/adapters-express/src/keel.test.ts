@@ -54,6 +54,16 @@ async function start(a: express.Express): Promise<string> {
   return served.url;
 }
 
+/**
+ * The `http.route` of `path` requested twice: the app's first request, which Express routed before keel()
+ * extended the app's request prototype, and a later one, routed through the prototype's accessors.
+ */
+async function routeTwice(url: string, path: string): Promise<unknown[]> {
+  await fetch(`${url}${path}`);
+  await fetch(`${url}${path}`);
+  return (await fixture.h.serverSpans(2)).map((span) => span.attributes['http.route']);
+}
+
 describe('keel() span and route', () => {
   it('names the span {method} {route} with the full template of nested routers and mounts', async () => {
     const a = app();
@@ -65,10 +75,9 @@ describe('keel() span and route', () => {
     v1.use('/v1', orders);
     a.use('/api', v1);
     const url = await start(a);
-    await fetch(`${url}/api/v1/orders/42`);
+    expect(await routeTwice(url, '/api/v1/orders/42')).toEqual(['/api/v1/orders/:id', '/api/v1/orders/:id']);
     const [span] = await fixture.h.serverSpans();
     expect(span?.name).toBe('GET /api/v1/orders/:id');
-    expect(span?.attributes['http.route']).toBe('/api/v1/orders/:id');
   });
 
   it('keeps the mount pattern, not the matched values, when a mount path has parameters', async () => {
@@ -79,9 +88,10 @@ describe('keel() span and route', () => {
     });
     a.use('/tenants/:tenant', tenant);
     const url = await start(a);
-    await fetch(`${url}/tenants/acme/orders/7`);
-    const [span] = await fixture.h.serverSpans();
-    expect(span?.attributes['http.route']).toBe('/tenants/:tenant/orders/:id');
+    expect(await routeTwice(url, '/tenants/acme/orders/7')).toEqual([
+      '/tenants/:tenant/orders/:id',
+      '/tenants/:tenant/orders/:id',
+    ]);
   });
 
   it('includes the mount path of a sub-application', async () => {
@@ -92,9 +102,7 @@ describe('keel() span and route', () => {
     });
     a.use('/admin', admin);
     const url = await start(a);
-    await fetch(`${url}/admin/users/3`);
-    const [span] = await fixture.h.serverSpans();
-    expect(span?.attributes['http.route']).toBe('/admin/users/:id');
+    expect(await routeTwice(url, '/admin/users/3')).toEqual(['/admin/users/:id', '/admin/users/:id']);
   });
 
   it('keeps the full template when a nested handler fails and the error leaves the router', async () => {
@@ -106,10 +114,13 @@ describe('keel() span and route', () => {
     a.use('/orders', orders);
     const url = await start(a);
     const res = await fetch(`${url}/orders/9`);
-    const [span] = await fixture.h.serverSpans();
     expect(res.status).toBe(500);
-    expect(span?.name).toBe('GET /orders/:id');
-    expect(span?.attributes['error.type']).toBe('Error');
+    expect(await fetch(`${url}/orders/9`).then((r) => r.status)).toBe(500);
+    const spans = await fixture.h.serverSpans(2);
+    expect(spans.map((span) => [span.name, span.attributes['error.type']])).toEqual([
+      ['GET /orders/:id', 'Error'],
+      ['GET /orders/:id', 'Error'],
+    ]);
   });
 
   it('labels an unmatched request without its raw path', async () => {
@@ -420,6 +431,37 @@ describe('keel() and the app prototypes it extends', () => {
     expect(spans.map((s) => s.name)).toEqual(['GET /traced/:id']);
   });
 
+  it('keeps req.baseUrl as Express sets it, without adding it to the request after the first', async () => {
+    const a = app();
+    const seen: unknown[][] = [];
+    const tenant = express.Router();
+    tenant.get('/orders/:id', (req, res, next) => {
+      seen.push(['in the mount', req.baseUrl, Object.hasOwn(req, 'baseUrl')]);
+      next();
+    });
+    a.use('/tenants/:tenant', tenant);
+    a.get('/tenants/:tenant/orders/:id', (req, res) => {
+      seen.push(['after the mount', req.baseUrl, Object.hasOwn(req, 'baseUrl')]);
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/tenants/acme/orders/7`);
+    await fetch(`${url}/tenants/acme/orders/8`);
+    expect(seen).toEqual([
+      // The app's first request: Express had made baseUrl the request's own property before keel() ran.
+      ['in the mount', '/tenants/acme', true],
+      ['after the mount', '', true],
+      // Later requests: the app's request prototype holds the accessor, and the request gets nothing.
+      ['in the mount', '/tenants/acme', false],
+      ['after the mount', '', false],
+    ]);
+    const spans = await fixture.h.serverSpans(2);
+    expect(spans.map((s) => s.attributes['http.route'])).toEqual([
+      '/tenants/:tenant/orders/:id',
+      '/tenants/:tenant/orders/:id',
+    ]);
+  });
+
   it('leaves another app, and Express and Node prototypes, without Keel methods', async () => {
     const a = app();
     a.get('/x', (_req, res) => {
@@ -439,6 +481,7 @@ describe('keel() and the app prototypes it extends', () => {
     ]) {
       expect(Object.hasOwn(proto, 'on')).toBe(false);
       expect(Object.hasOwn(proto, 'route')).toBe(false);
+      expect(Object.hasOwn(proto, 'baseUrl')).toBe(false);
     }
     expect(Object.hasOwn(a.request, 'on')).toBe(true);
   });
