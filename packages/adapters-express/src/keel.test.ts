@@ -435,7 +435,7 @@ describe('keel() and the app prototypes it extends', () => {
     const a = app();
     const seen: unknown[][] = [];
     const tenant = express.Router();
-    tenant.get('/orders/:id', (req, res, next) => {
+    tenant.get('/orders/:id', (req, _res, next) => {
       seen.push(['in the mount', req.baseUrl, Object.hasOwn(req, 'baseUrl')]);
       next();
     });
