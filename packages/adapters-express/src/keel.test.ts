@@ -56,7 +56,7 @@ async function start(a: express.Express): Promise<string> {
 
 /**
  * The `http.route` of `path` requested twice: the app's first request, which Express routed before keel()
- * extended the app's request prototype, and a later one, routed through the prototype's accessors.
+ * extended the app's request prototype, and a later one, whose `req.route` goes through the prototype's accessor.
  */
 async function routeTwice(url: string, path: string): Promise<unknown[]> {
   await fetch(`${url}${path}`);
@@ -431,29 +431,27 @@ describe('keel() and the app prototypes it extends', () => {
     expect(spans.map((s) => s.name)).toEqual(['GET /traced/:id']);
   });
 
-  it('keeps req.baseUrl as Express sets it, without adding it to the request after the first', async () => {
+  it('keeps req.baseUrl as Express sets it, in a mount and after it, on every request', async () => {
     const a = app();
     const seen: unknown[][] = [];
     const tenant = express.Router();
     tenant.get('/orders/:id', (req, _res, next) => {
-      seen.push(['in the mount', req.baseUrl, Object.hasOwn(req, 'baseUrl')]);
+      seen.push(['in the mount', req.baseUrl]);
       next();
     });
     a.use('/tenants/:tenant', tenant);
     a.get('/tenants/:tenant/orders/:id', (req, res) => {
-      seen.push(['after the mount', req.baseUrl, Object.hasOwn(req, 'baseUrl')]);
+      seen.push(['after the mount', req.baseUrl]);
       res.sendStatus(204);
     });
     const url = await start(a);
     await fetch(`${url}/tenants/acme/orders/7`);
     await fetch(`${url}/tenants/acme/orders/8`);
     expect(seen).toEqual([
-      // The app's first request: Express had made baseUrl the request's own property before keel() ran.
-      ['in the mount', '/tenants/acme', true],
-      ['after the mount', '', true],
-      // Later requests: the app's request prototype holds the accessor, and the request gets nothing.
-      ['in the mount', '/tenants/acme', false],
-      ['after the mount', '', false],
+      ['in the mount', '/tenants/acme'],
+      ['after the mount', ''],
+      ['in the mount', '/tenants/acme'],
+      ['after the mount', ''],
     ]);
     const spans = await fixture.h.serverSpans(2);
     expect(spans.map((s) => s.attributes['http.route'])).toEqual([

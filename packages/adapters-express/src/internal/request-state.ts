@@ -16,30 +16,18 @@ export interface RequestState {
   readonly templates: string[];
 }
 
-/**
- * `req.baseUrl` as Express set it before keel() ran for the request (its router sets it on entry), for a
- * request whose app prototype carries the `baseUrl` accessor: kept here rather than as a property, and
- * replaced by the request's state when keel() runs.
- */
-interface EarlyBase {
-  readonly op: undefined;
-  value: unknown;
-}
-
 // A WeakMap, not a property of the request: adding a property to a request Express has re-prototyped
-// costs microseconds. Kept under a Symbol.for key so a second installed copy of this package shares it
-// (which is why an early base is told apart by its shape, not by a class).
-const registry = globalThis as { [key: symbol]: WeakMap<object, RequestState | EarlyBase> | undefined };
+// costs microseconds. Kept under a Symbol.for key so a second installed copy of this package shares it.
+const registry = globalThis as { [key: symbol]: WeakMap<object, RequestState> | undefined };
 const kStates = Symbol.for('keel.express.requests');
-const states: WeakMap<object, RequestState | EarlyBase> = registry[kStates] ?? new WeakMap();
+const states: WeakMap<object, RequestState> = registry[kStates] ?? new WeakMap();
 registry[kStates] = states;
 
 type Carrier = { baseUrl?: unknown; params?: unknown };
 
 /** The state `keel()` attached to `req`, if it ran for this request. */
 export function requestState(req: object): RequestState | undefined {
-  const state = states.get(req);
-  return state?.op === undefined ? undefined : state;
+  return states.get(req);
 }
 
 // Shared accessors (no closure per request) that let Express set req.route and req.baseUrl as usual
@@ -48,10 +36,10 @@ const routeDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: Carrier) {
-    return requestState(this)?.matched;
+    return states.get(this)?.matched;
   },
   set(this: Carrier, route: unknown) {
-    const state = requestState(this);
+    const state = states.get(this);
     if (state === undefined) {
       // A request keel() did not see (installed on the app's prototype, the accessor is inherited by
       // every request of the app): the plain property Express meant to set.
@@ -73,15 +61,11 @@ const baseUrlDescriptor: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: Carrier) {
-    const state = states.get(this);
-    if (state === undefined) return '';
-    return state.op === undefined ? state.value : (state.raws.at(-1) ?? '');
+    return states.get(this)?.raws.at(-1) ?? '';
   },
   set(this: Carrier, value: unknown) {
     const state = states.get(this);
-    if (state === undefined) states.set(this, { op: undefined, value });
-    else if (state.op === undefined) state.value = value;
-    else enterBase(state, typeof value === 'string' ? value : '', this.params);
+    if (state !== undefined) enterBase(state, typeof value === 'string' ? value : '', this.params);
   },
 };
 
@@ -90,15 +74,11 @@ const extended = new WeakSet<object>();
 const foreign = new WeakSet<object>();
 
 /**
- * Prepares the app's own request and response prototypes once: the `route` and `baseUrl` accessors on
- * `app.request`, and the context binding's listener methods on both (`bindPrototype`). These are
- * Express's documented per-app extension points, inherited by apps mounted in the app and by nothing
- * else. Done per request, the same definitions would each copy the request's map (Express re-prototypes
- * every request), and redefining the `baseUrl` Express already set would turn the request into a
- * dictionary: about 3 µs per request, and slower property access for the rest of it. Once the prototype
- * has the accessor, Express's own `req.baseUrl = …` on entering a router goes through it.
- * False when the request's prototype is not an Express app's (or already has a `route` or `baseUrl` of
- * its own).
+ * Prepares the app's own request and response prototypes once: the route accessor on `app.request`, and
+ * the context binding's listener methods on both (`bindPrototype`). These are Express's documented
+ * per-app extension points, inherited by apps mounted in the app and by nothing else. Done per request,
+ * the same definitions would each copy the request's map (Express re-prototypes every request).
+ * False when the request's prototype is not an Express app's (or already has a `route` of its own).
  */
 function extendApp(req: object, res: object): boolean {
   const proto = Object.getPrototypeOf(req) as object | null;
@@ -108,7 +88,6 @@ function extendApp(req: object, res: object): boolean {
   const isApp =
     Object.hasOwn(proto, 'app') &&
     !Object.hasOwn(proto, 'route') &&
-    !Object.hasOwn(proto, 'baseUrl') &&
     resProto !== null &&
     Object.hasOwn(resProto, 'app') &&
     bindPrototype(proto) &&
@@ -118,7 +97,6 @@ function extendApp(req: object, res: object): boolean {
     return false;
   }
   Object.defineProperty(proto, 'route', routeDescriptor);
-  Object.defineProperty(proto, 'baseUrl', baseUrlDescriptor);
   extended.add(proto);
   return true;
 }
@@ -141,10 +119,13 @@ export function attachState(
     templates: [base],
   };
   states.set(req, state);
+  // Express has already set baseUrl as the request's own property, so its accessor must be the request's.
+  // Redefining it turns the request into a dictionary. That is kept on purpose: a re-prototyped request has
+  // a map of its own, so every later property added to it copies that map and every read misses V8's
+  // caches. An accessor on `app.request` instead (Express's `req.baseUrl = …` then lands in it) kept the
+  // request fast and measured slower over HTTP: 0.65-0.66x bare against 0.68-0.71x (2026-11-29).
+  Object.defineProperty(req, 'baseUrl', baseUrlDescriptor);
   if (!extendApp(req, res)) Object.defineProperty(req, 'route', routeDescriptor);
-  // Express set baseUrl as the request's own property before its app's prototype had the accessor (the
-  // app's first request, or an enclosing app keel() does not run in): the accessor must be the request's.
-  if (Object.hasOwn(req, 'baseUrl')) Object.defineProperty(req, 'baseUrl', baseUrlDescriptor);
   return state;
 }
 
