@@ -460,6 +460,22 @@ describe('keel() and the app prototypes it extends', () => {
     ]);
   });
 
+  it('keeps res.sendDate as the app set it (keel() reassigns it to make the response a dictionary)', async () => {
+    const a = express();
+    a.use('/dateless', (_req, res, next) => {
+      res.sendDate = false;
+      next();
+    });
+    a.use(keel({ telemetry: fixture.h.telemetry }));
+    a.get(['/dated', '/dateless'], (_req, res) => {
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    expect((await fetch(`${url}/dated`)).headers.get('date')).toMatch(/GMT$/);
+    expect((await fetch(`${url}/dateless`)).headers.get('date')).toBeNull();
+    expect((await fetch(`${url}/dated`)).headers.get('date')).toMatch(/GMT$/);
+  });
+
   it('leaves another app, and Express and Node prototypes, without Keel methods', async () => {
     const a = app();
     a.get('/x', (_req, res) => {
