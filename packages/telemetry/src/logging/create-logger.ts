@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { logFields } from './log-fields.js';
+import { logFields, mergeFields } from './log-fields.js';
 import { DEFAULT_REDACT_PATHS, REDACT_CENSOR } from './redact.js';
 import { turnDestination } from './turn-destination.js';
 
@@ -43,7 +43,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const redact = { paths: [...DEFAULT_REDACT_PATHS, ...(options.redact ?? [])], censor: REDACT_CENSOR };
   if (logger === undefined) {
     const level = resolveLevel(options.level, pino.levels.values);
-    return pino({ level, mixin: fields, redact }, options.destination ?? turnDestination());
+    return pino(
+      { level, mixin: fields, mixinMergeStrategy: mergeFields, redact },
+      options.destination ?? turnDestination(),
+    );
   }
   if (options.destination !== undefined) {
     throw new TypeError(
@@ -62,7 +65,7 @@ export function createLogger(options: LoggerOptions): Logger {
   // `mixin` is a root-only option in pino; `formatters.log` is the per-child hook that sees every record.
   const parentFormat = (internals[pino.symbols.formattersSym] as { log?: Formatter } | undefined)?.log;
   const format: Formatter = (record) => {
-    const merged = Object.assign(fields(record), record);
+    const merged = mergeFields(record, fields(record));
     return parentFormat === undefined ? merged : parentFormat(merged);
   };
   return logger.child(

@@ -16,11 +16,14 @@ const FLAGS_HEX = Array.from({ length: 256 }, (_, flags) => flags.toString(16).p
 
 /**
  * A record that carries Keel's trace and correlation fields itself, for code that already holds them (the
- * access log line of an operation, written when the response ends): the fields function then adds only
- * `service` instead of looking them up in the active context, so the line needs no `context.with` around
- * it. The fields come first, as they would from the lookup, so the record's shape is the same.
+ * access log line of an operation, written when the response ends): the logger then only sets `service`
+ * on it ({@link mergeFields}) instead of looking the fields up in the active context and copying the
+ * record, so the line needs no `context.with` around it. The fields come first, as they would from the
+ * lookup, so the record's shape is the same.
  */
 export class OwnFieldsRecord {
+  /** Set by the logger that writes the record. */
+  service?: string | undefined;
   trace_id?: string;
   span_id?: string;
   trace_flags?: string;
@@ -55,4 +58,17 @@ export function logFields(service: string): (record?: object) => LogFields {
     if (correlationId !== undefined) fields.correlation_id = correlationId;
     return fields;
   };
+}
+
+/**
+ * Puts Keel's fields (from {@link logFields}) and a record together, fields first: an {@link OwnFieldsRecord}
+ * gets `service` set in place, any other record is copied onto the fields. pino's `mixinMergeStrategy`
+ * shape; a `formatters.log` calls it with `fields(record)`.
+ */
+export function mergeFields(record: object, fields: object): object {
+  if (record instanceof OwnFieldsRecord) {
+    record.service = (fields as Partial<LogFields>).service;
+    return record;
+  }
+  return Object.assign(fields, record);
 }

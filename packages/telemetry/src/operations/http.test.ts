@@ -8,6 +8,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import pino, { type DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/create-logger.js';
 import { getCorrelationId, runWithCorrelationId } from '../propagation/correlation.js';
@@ -108,60 +109,70 @@ describe('startHttpServer', () => {
     });
   });
 
-  it('writes the access line with the request’s trace and correlation fields wherever end() runs', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      serviceName: 'orders',
-      destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
-    });
-    const core = { ...testCore(), logger };
-    const op = startHttpServer(core, {
-      carrier: { traceparent: PARENT, 'x-correlation-id': 'c-42' },
-      getter: defaultTextMapGetter,
-      method: 'GET',
-    });
-    // Another request's span and correlation ID are active: the line must still be this request's.
-    const other = trace.wrapSpanContext({ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), traceFlags: 0 });
-    runWithCorrelationId('other', () =>
-      context.with(trace.setSpan(context.active(), other), () =>
-        op.end({ route: '/orders/:id', statusCode: 502 }),
-      ),
-    );
-    const spanId = trace.getSpan(op.context)?.spanContext().spanId;
-    expect(lines).toEqual([
-      {
-        level: 50,
-        time: expect.any(Number),
-        pid: process.pid,
-        hostname: hostname(),
-        service: 'orders',
-        trace_id: '0af7651916cd43dd8448eb211c80319c',
-        span_id: spanId,
-        trace_flags: '01',
-        correlation_id: 'c-42',
-        http: { method: 'GET', route: '/orders/:id', status_code: 502 },
-        duration_ms: expect.any(Number),
-        error_type: '502',
-        msg: 'request completed',
-      },
-    ]);
-    // The same key order as a line written inside run(), where the logger looks the fields up.
-    expect(Object.keys(lines[0] ?? {})).toEqual([
-      'level',
-      'time',
-      'pid',
-      'hostname',
-      'service',
-      'trace_id',
-      'span_id',
-      'trace_flags',
-      'correlation_id',
-      'http',
-      'duration_ms',
-      'error_type',
-      'msg',
-    ]);
-  });
+  it.each([
+    [
+      'a logger Keel builds',
+      (destination: DestinationStream) => createLogger({ serviceName: 'orders', destination }),
+    ],
+    [
+      'the application’s own pino logger',
+      (destination: DestinationStream) =>
+        createLogger({ serviceName: 'orders', logger: pino({}, destination) }),
+    ],
+  ])(
+    'writes the access line with the request’s trace and correlation fields wherever end() runs, through %s',
+    (_, build) => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = build({ write: (line: string) => void lines.push(JSON.parse(line)) });
+      const core = { ...testCore(), logger };
+      const op = startHttpServer(core, {
+        carrier: { traceparent: PARENT, 'x-correlation-id': 'c-42' },
+        getter: defaultTextMapGetter,
+        method: 'GET',
+      });
+      // Another request's span and correlation ID are active: the line must still be this request's.
+      const other = trace.wrapSpanContext({ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), traceFlags: 0 });
+      runWithCorrelationId('other', () =>
+        context.with(trace.setSpan(context.active(), other), () =>
+          op.end({ route: '/orders/:id', statusCode: 502 }),
+        ),
+      );
+      const spanId = trace.getSpan(op.context)?.spanContext().spanId;
+      expect(lines).toEqual([
+        {
+          level: 50,
+          time: expect.any(Number),
+          pid: process.pid,
+          hostname: hostname(),
+          service: 'orders',
+          trace_id: '0af7651916cd43dd8448eb211c80319c',
+          span_id: spanId,
+          trace_flags: '01',
+          correlation_id: 'c-42',
+          http: { method: 'GET', route: '/orders/:id', status_code: 502 },
+          duration_ms: expect.any(Number),
+          error_type: '502',
+          msg: 'request completed',
+        },
+      ]);
+      // The same key order as a line written inside run(), where the logger looks the fields up.
+      expect(Object.keys(lines[0] ?? {})).toEqual([
+        'level',
+        'time',
+        'pid',
+        'hostname',
+        'service',
+        'trace_id',
+        'span_id',
+        'trace_flags',
+        'correlation_id',
+        'http',
+        'duration_ms',
+        'error_type',
+        'msg',
+      ]);
+    },
+  );
 
   it('labels unknown methods _OTHER so a caller cannot mint metric series', () => {
     expect(normalizeMethod('BREW')).toBe('_OTHER');
