@@ -15,8 +15,8 @@ const CONTENDERS = {
   'keel-nolog': '`keel({ telemetry, accessLog: false })` + `keelErrorHandler()` + `metricsRoute`',
   keel: '`keel({ telemetry })` + `keelErrorHandler()` + `metricsRoute` (access log line to /dev/null)',
 };
-// How the access log line is written: `turn`, Keel's default destination (one write per event-loop turn),
-// or `sync`, one write per line (pino's default).
+// How the access log line is written (lib/telemetry-setup.js): `turn`, Keel's default destination (one
+// write per event-loop turn), `sync` (one write per line) or `async` (pino's default).
 const LOG_WRITES = option('log-writes', 'turn');
 // Requests per event-loop turn: a loaded server finishes several per turn (9 on average under 10
 // autocannon connections, measured on the bare Express app), and Keel's log lines leave once per turn.
@@ -138,7 +138,7 @@ async function main() {
       `Keel source: ${m.keelSource} · Command: ${m.command}`,
       `1-minute load average: ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end · spans exported per Keel request: ${(exported / keelRequests).toFixed(3)}`,
       '',
-      `**In process** — ${rounds} rounds of ${n} sequential requests per app, order rotating each round, after ${2 * n} warm-up requests each; the event-loop turn ends every ${PER_TURN} requests; Keel's log lines written ${LOG_WRITES === 'turn' ? "once per turn (Keel's default destination)" : 'one write per line'}; CPU (user + system) per request, median over rounds; "over bare" is the median of per-round differences. All three apps share the process, so the bare app also runs with async_hooks on (the AsyncLocalStorage floor is in every row).`,
+      `**In process** — ${rounds} rounds of ${n} sequential requests per app, order rotating each round, after ${2 * n} warm-up requests each; the event-loop turn ends every ${PER_TURN} requests; Keel's log lines written ${{ turn: "once per turn (Keel's default destination)", sync: 'one synchronous write per line', async: "through pino's default, asynchronous destination" }[LOG_WRITES]}; CPU (user + system) per request, median over rounds; "over bare" is the median of per-round differences. All three apps share the process, so the bare app also runs with async_hooks on (the AsyncLocalStorage floor is in every row).`,
       '',
       '| contender | CPU µs/request | over bare | capacity ÷ bare |',
       '| --- | ---: | ---: | ---: |',

@@ -87,8 +87,14 @@ const SERVERS = {
   },
   'keel-sync-log': {
     label: 'Keel, one log write per line (breakdown)',
-    perRequest: "the same, the log line written at once as pino's default destination writes it",
+    perRequest: 'the same, each log line written at once (`pino.destination({ sync: true })`)',
     build: (counter) => keelServer(counter, true, { writes: 'sync' }),
+  },
+  'keel-async-log': {
+    label: "Keel, pino's default destination (breakdown)",
+    perRequest:
+      "the same through pino's default for `pino()`: asynchronous, a thread-pool write whenever the writer is idle (Keel's default before `turnDestination`)",
+    build: (counter) => keelServer(counter, true, { writes: 'async' }),
   },
   'keel-nolog': {
     label: 'Keel, `accessLog: false` (breakdown)',

@@ -1,13 +1,13 @@
 // The telemetry every server benchmark starts the same way: spans through a BatchSpanProcessor to an
 // exporter that drops and counts them, logs through pino to /dev/null, no process metrics, no trace store.
 //
-// Logs go to /dev/null rather than standard output (the parent's pipe), written as each contender writes
-// them by default:
+// Logs go to /dev/null rather than standard output (the parent's pipe), written in one of three ways:
 // - `turn`: Keel's default logger (`turnDestination`): the lines of one event-loop turn in one synchronous
 //   write when the turn ends;
-// - `sync`: pino's default (`pino()`, and so pino-http's): one synchronous write per line;
-// - `async`: `sync: false` with no `minLength`: every line becomes its own write on libuv's thread pool
-//   once the writer is idle, which costs a loaded server tens of µs per line.
+// - `sync`: one synchronous write per line (`pino.destination({ sync: true })`);
+// - `async`: pino's own default for `pino()` (and so pino-http's): sonic-boom with `sync: false` and no
+//   `minLength`, a thread-pool write whenever the writer is idle, lines logged meanwhile waiting for it.
+// The OpenTelemetry contenders' pino-http gets `sync`, which costs a loaded server less than its default.
 
 /** A BatchSpanProcessor over an exporter that drops spans and counts them. */
 export async function countingBatch() {
@@ -31,7 +31,7 @@ export async function countingBatch() {
   };
 }
 
-/** pino writing to /dev/null; `writes` is `sync` (pino's default), `turn` (Keel's default) or `async`. */
+/** pino writing to /dev/null; `writes` is `sync`, `turn` (Keel's default) or `async` (pino's default). */
 export async function devNullLogger({ writes = 'sync' } = {}) {
   const { default: pino } = await import('pino');
   if (writes === 'turn') {

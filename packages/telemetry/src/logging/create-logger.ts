@@ -18,7 +18,8 @@ export interface LoggerOptions {
   readonly redact?: readonly string[];
   /**
    * Where records go when Keel builds the logger. @default standard output, the lines of each event-loop
-   * turn in one write (`turnDestination()`); `pino.destination(1)` writes each line at once
+   * turn in one write (`turnDestination()`); `pino.destination({ dest: 1, sync: true })` writes each line
+   * at once
    */
   readonly destination?: DestinationStream;
 }

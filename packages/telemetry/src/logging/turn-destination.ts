@@ -38,12 +38,16 @@ function flushHolding(): void {
 /**
  * Keel's default log destination: lines written during one event-loop turn leave in one synchronous
  * `write(2)` when the turn ends (a `setImmediate`), instead of one system call per line. A loaded server
- * finishes several requests per turn, each with its access log line, and on a virtual machine a system
- * call costs microseconds. A line waits at most until the end of the turn it was written in, and is
- * written at once on `flushSync()`, `flush()`, `end()`, `process.exit()`, an uncaught exception and when
- * the loop runs dry; only a process killed within the turn (SIGKILL, or a signal it has no handler for)
- * loses that turn's lines, where per-line writes would have kept them. Pass `pino.destination(1)` as
- * the logger's destination for one write per line.
+ * finishes several requests per turn (9 on average under 10 connections in `benchmarks/`), each with its
+ * access log line, and on some virtual machines a system call costs microseconds. A line waits at most
+ * until the end of the turn it was written in, and is written at once on `flushSync()`, `flush()`,
+ * `end()`, `process.exit()`, an uncaught exception and when the loop runs dry; only a process killed
+ * within the turn (SIGKILL, or a signal it has no handler for) loses that turn's lines.
+ *
+ * pino's own default for standard output (what `pino()` and `pino.destination(1)` build) is
+ * asynchronous: a write goes through libuv's thread pool, lines logged meanwhile wait for it, and a
+ * killed process loses whatever is waiting, however many turns that spans. For one synchronous write per
+ * line, give the logger `pino.destination({ dest: 1, sync: true })`.
  *
  * @example
  * const logger = pino(turnDestination({ dest: '/var/log/orders.log' }));
