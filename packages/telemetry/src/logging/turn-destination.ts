@@ -32,7 +32,13 @@ const MAX_BUFFER = 16 * 1024 * 1024;
 const holding = new Set<Turn>();
 
 function flushHolding(): void {
-  for (const turn of [...holding]) turn.flushSync();
+  for (const turn of [...holding]) {
+    try {
+      turn.flushSync();
+    } catch {
+      // The process is exiting: one destination that cannot write must not keep the others from it.
+    }
+  }
 }
 
 /**
