@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { logFields, mergeFields } from './log-fields.js';
 import { DEFAULT_REDACT_PATHS, REDACT_CENSOR } from './redact.js';
-import { turnDestination } from './turn-destination.js';
+import { defaultLogDestination } from './turn-destination.js';
 
 /** Options of `createLogger`. */
 export interface LoggerOptions {
@@ -18,8 +18,9 @@ export interface LoggerOptions {
   readonly redact?: readonly string[];
   /**
    * Where records go when Keel builds the logger. @default standard output, the lines of each event-loop
-   * turn in one write (`turnDestination()`); `pino.destination({ dest: 1, sync: true })` writes each line
-   * at once
+   * turn in one write (`turnDestination()`), or through `process.stdout` as pino writes by default when
+   * its `write` was replaced or it is not the process's own (a worker thread);
+   * `pino.destination({ dest: 1, sync: true })` writes each line at once
    */
   readonly destination?: DestinationStream;
 }
@@ -46,7 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
     const level = resolveLevel(options.level, pino.levels.values);
     return pino(
       { level, mixin: fields, mixinMergeStrategy: mergeFields, redact },
-      options.destination ?? turnDestination(),
+      options.destination ?? defaultLogDestination(),
     );
   }
   if (options.destination !== undefined) {

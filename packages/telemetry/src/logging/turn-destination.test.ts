@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from './create-logger.js';
-import { turnDestination } from './turn-destination.js';
+import { defaultLogDestination, turnDestination } from './turn-destination.js';
 
 const turnEnds = () => new Promise((resolve) => setImmediate(resolve));
 const exitListeners = () => process.listeners('exit').length;
@@ -92,15 +92,15 @@ describe('turnDestination', () => {
     );
   });
 
-  it("is createLogger's default destination: lines of a turn leave together", async () => {
-    const writes = vi.spyOn(fs, 'writeSync').mockImplementation((_fd, data) => String(data).length);
-    const log = createLogger({ serviceName: 'checkout' });
-    log.info('one');
-    log.info('two');
-    expect(writes).not.toHaveBeenCalled();
-    await turnEnds();
-    expect(writes).toHaveBeenCalledTimes(1);
-    expect(String(writes.mock.calls[0]?.[1])).toMatch(/"msg":"one".*\n.*"msg":"two"/);
+  it('is not used by default when standard output is captured: every line still reaches the capture', () => {
+    const captured: string[] = [];
+    const write = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => captured.push(String(chunk)) > 0);
+    expect(defaultLogDestination()).toBeUndefined();
+    createLogger({ serviceName: 'checkout' }).info('seen by the capture');
+    expect(write).toHaveBeenCalled();
+    expect(captured.join('')).toMatch(/"msg":"seen by the capture"/);
   });
 });
 
@@ -124,6 +124,18 @@ describe('turnDestination in a process that exits', () => {
 
   it('on an uncaught exception', async () => {
     expect(await run("log.info('before the throw'); throw new Error('boom');")).toEqual(['before the throw']);
+  });
+
+  it('writes the lines of a turn in one system call by default', async () => {
+    const body = [
+      "const { default: fs } = await import('node:fs');",
+      'const writeSync = fs.writeSync;',
+      'let writes = 0;',
+      'fs.writeSync = (...args) => { writes++; return writeSync(...args); };',
+      "log.info('one'); log.info('two'); log.info('three');",
+      "setImmediate(() => log.info('writes: ' + writes));",
+    ].join('\n');
+    expect(await run(body)).toEqual(['one', 'two', 'three', 'writes: 1']);
   });
 
   it('when the loop runs dry', async () => {

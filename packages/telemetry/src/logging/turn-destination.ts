@@ -75,6 +75,18 @@ export function turnDestination(options?: TurnDestinationOptions): TurnDestinati
   return new Turn(pino.destination({ dest, sync: true }), max);
 }
 
+/**
+ * The destination Keel's default logger writes to: `turnDestination()` on standard output's descriptor,
+ * unless standard output is not the process's own (a worker thread's) or its `write` was replaced (a test
+ * runner or a log shipper capturing it). Then undefined, so pino writes through `process.stdout` as its
+ * default does, and whatever captures it still sees every line.
+ */
+export function defaultLogDestination(): TurnDestination | undefined {
+  const { stdout } = process;
+  const own = typeof stdout.fd === 'number' && stdout.write === Object.getPrototypeOf(stdout).write;
+  return own ? turnDestination({ dest: stdout.fd }) : undefined;
+}
+
 class Turn implements TurnDestination {
   readonly #out: ReturnType<typeof pino.destination>;
   readonly #max: number;
