@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHttpServer } from '@keel/telemetry/adapter';
 import { flag, option, runMeta, serverLoad, versionOf } from './lib/cli.js';
 import { interleave, median, pairedMedian, quantile, serve } from './lib/harness.js';
 import { loadTable, runLoad, summariseLoad } from './lib/load.js';
@@ -50,7 +51,7 @@ async function keelServer(counter, accessLog) {
   const http = await import('node:http');
   const server = http.createServer(function keel(req, res) {
     counter.served++;
-    const op = telemetry.httpServer({ carrier: req.headers, getter, method: req.method, accessLog });
+    const op = startHttpServer(telemetry, { carrier: req.headers, getter, method: req.method, accessLog });
     const id = orderId(req);
     res.on('finish', () =>
       op.end({ route: id === undefined ? undefined : ROUTE, statusCode: res.statusCode }),
@@ -193,7 +194,7 @@ async function buildMicro() {
         loop: async (n) => {
           let sum = 0;
           for (let i = 0; i < n; i++) {
-            const op = telemetry.httpServer(logged);
+            const op = startHttpServer(telemetry, logged);
             sum += op.run(handle);
             op.end(end);
           }
@@ -207,7 +208,7 @@ async function buildMicro() {
         loop: async (n) => {
           let sum = 0;
           for (let i = 0; i < n; i++) {
-            const op = telemetry.httpServer(silent);
+            const op = startHttpServer(telemetry, silent);
             sum += op.run(handle);
             op.end(end);
           }
@@ -221,7 +222,7 @@ async function buildMicro() {
         loop: async (n) => {
           let sum = 0;
           for (let i = 0; i < n; i++) {
-            const op = telemetry.httpServer(inbound);
+            const op = startHttpServer(telemetry, inbound);
             sum += op.run(handle);
             op.end(end);
           }

@@ -10,6 +10,7 @@ import {
   runWithDeadline,
 } from '@keel/resilience';
 import { startTelemetry } from '@keel/telemetry';
+import { startHttpServer } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import pino from 'pino';
 
@@ -57,7 +58,7 @@ const stop = stock.onEvent((e) => {
 
 async function order(n: number): Promise<void> {
   // What an inbound adapter (Express, gRPC) does per request: a server span the calls below hang under.
-  const request = telemetry.httpServer({
+  const request = startHttpServer(telemetry, {
     carrier: {},
     getter: defaultTextMapGetter,
     method: 'POST',

@@ -1,4 +1,4 @@
-import { outcomeStatus } from '@keel/telemetry';
+import { outcomeStatus } from '@keel/telemetry/adapter';
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { requestState } from './internal/request-state.js';
 import { sendJson, sendOutcome } from './internal/respond.js';

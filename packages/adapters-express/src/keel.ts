@@ -1,10 +1,5 @@
-import {
-  currentTelemetry,
-  outcomeStatus,
-  spentDeadline,
-  type Telemetry,
-  trackExchange,
-} from '@keel/telemetry';
+import { currentTelemetry, type Telemetry } from '@keel/telemetry';
+import { outcomeStatus, spentDeadline, startHttpServer, trackExchange } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { attachState, requestState } from './internal/request-state.js';
@@ -44,7 +39,7 @@ const KNOWN = ['telemetry', 'edge', 'accessLog', 'rejectExpiredDeadline'] as con
 export function keel(options?: KeelOptions): RequestHandler {
   const owner = 'keel';
   const opts = checkOptions<KeelOptions>(owner, options, KNOWN);
-  const fixed = checkTelemetry<Telemetry>(owner, 'option telemetry', opts.telemetry, 'httpServer');
+  const fixed = checkTelemetry<Telemetry>(owner, 'option telemetry', opts.telemetry, 'scrape');
   const edge = checkBoolean(owner, 'edge', opts.edge, false);
   const accessLog = checkBoolean(owner, 'accessLog', opts.accessLog, true);
   const rejectExpired = checkBoolean(owner, 'rejectExpiredDeadline', opts.rejectExpiredDeadline, true);
@@ -56,7 +51,7 @@ export function keel(options?: KeelOptions): RequestHandler {
       return;
     }
     const telemetry = fixed ?? currentTelemetry();
-    const op = telemetry.httpServer({
+    const op = startHttpServer(telemetry, {
       carrier: req.headers,
       getter: defaultTextMapGetter,
       method: req.method,

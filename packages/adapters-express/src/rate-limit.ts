@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RateLimitedError, type RateLimitPolicy, rateLimit as tokenBucket } from '@keel/resilience';
-import { outcomeStatus } from '@keel/telemetry';
+import { outcomeStatus } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { requestState } from './internal/request-state.js';
 import { sendOutcome } from './internal/respond.js';

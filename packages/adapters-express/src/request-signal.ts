@@ -1,4 +1,4 @@
-import { exchangeSignal } from '@keel/telemetry';
+import { exchangeSignal } from '@keel/telemetry/adapter';
 import type { Request } from 'express';
 import { requestState } from './internal/request-state.js';
 

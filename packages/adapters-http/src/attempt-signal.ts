@@ -1,4 +1,5 @@
-import type { AbortListener, ExecuteContext } from '@keel/resilience';
+import type { ExecuteContext } from '@keel/resilience';
+import type { AbortListener } from '@keel/resilience/adapter';
 
 type Listener = () => void;
 

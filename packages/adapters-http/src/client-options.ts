@@ -1,13 +1,13 @@
 import {
   type BulkheadOptions,
   type CircuitBreakerOptions,
-  PIPELINE_OPTION_KEYS,
   type Pipeline,
   type PipelineOptions,
   pipeline,
   type RateLimitOptions,
   type RetryOptions,
 } from '@keel/resilience';
+import { PIPELINE_OPTION_KEYS } from '@keel/resilience/adapter';
 import type { Telemetry } from '@keel/telemetry';
 import type { Dispatcher } from 'undici';
 import { clientRetryOn, httpFailureOn, httpRetryAfter, isReplayable } from './classify.js';
@@ -193,10 +193,7 @@ export function resolveClientOptions(options: HttpClientOptions): ResolvedClient
     );
   }
   const telemetry = options.telemetry;
-  if (
-    telemetry !== undefined &&
-    typeof (telemetry as unknown as Telemetry | null)?.httpClient !== 'function'
-  ) {
+  if (telemetry !== undefined && typeof (telemetry as unknown as Telemetry | null)?.propagator !== 'object') {
     fail(owner, 'telemetry', 'a Telemetry handle from @keel/telemetry', telemetry);
   }
   if (

@@ -1,3 +1,4 @@
+import { startHttpServer } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpClient } from './http-client.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 function inRequest<T>(fn: () => T): T {
-  const op = t.telemetry.httpServer({
+  const op = startHttpServer(t.telemetry, {
     carrier: {
       traceparent: CALLER,
       tracestate: 'vendor=abc',

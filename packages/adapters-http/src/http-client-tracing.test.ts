@@ -1,4 +1,5 @@
 import { runWithDeadline } from '@keel/resilience';
+import { startHttpServer } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter, SpanKind } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { httpClient } from './http-client.js';
@@ -47,7 +48,7 @@ describe('httpClient tracing', () => {
   it("sends the attempt span's traceparent and the caller's correlation ID to the server", async () => {
     server = await testServer();
     client = httpClient({ name: 'inventory', baseUrl: server.url });
-    const inbound = t.telemetry.httpServer({
+    const inbound = startHttpServer(t.telemetry, {
       carrier: { traceparent: CALLER, 'x-correlation-id': 'order-42' },
       getter: defaultTextMapGetter,
       method: 'GET',

@@ -1,4 +1,5 @@
 import { runWithDeadline } from '@keel/resilience';
+import { startHttpServer } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { injectHeaders } from './inject-headers.js';
@@ -13,7 +14,7 @@ beforeAll(() => {
 afterAll(() => t.stop());
 
 function inRequest<T>(fn: () => T): T {
-  const op = t.telemetry.httpServer({
+  const op = startHttpServer(t.telemetry, {
     carrier: { traceparent: CALLER, 'x-correlation-id': 'req-9', baggage: 'tenant=acme' },
     getter: defaultTextMapGetter,
     method: 'GET',

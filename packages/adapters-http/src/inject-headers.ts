@@ -1,4 +1,5 @@
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
+import { startHttpClient } from '@keel/telemetry/adapter';
 import type { TextMapSetter } from '@opentelemetry/api';
 import { describe } from './internal/validate.js';
 
@@ -53,7 +54,7 @@ export function injectHeaders(headers: HeaderCarrier, options: InjectHeadersOpti
     );
   }
   const telemetry = options.telemetry ?? currentTelemetry();
-  telemetry.httpClient({
+  startHttpClient(telemetry, {
     carrier: headers,
     setter: (isHeaders ? headersSetter : objectSetter) as TextMapSetter<HeaderCarrier>,
     method: 'GET',

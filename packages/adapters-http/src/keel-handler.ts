@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import {
-  currentTelemetry,
-  outcomeStatus,
-  spentDeadline,
-  type Telemetry,
-  trackExchange,
-} from '@keel/telemetry';
+import { currentTelemetry, type Telemetry } from '@keel/telemetry';
+import { outcomeStatus, spentDeadline, startHttpServer, trackExchange } from '@keel/telemetry/adapter';
 import { defaultTextMapGetter } from '@opentelemetry/api';
 import { checkBoolean, checkKeys, fail, isPlainObject } from './internal/validate.js';
 
@@ -68,7 +63,7 @@ export function keelHandler(
   const { telemetry: fixed, route } = options;
   if (route !== undefined && typeof route !== 'function')
     fail('keelHandler', 'route', 'a function (req) => string | undefined', route);
-  if (fixed !== undefined && typeof (fixed as Telemetry | null)?.httpServer !== 'function') {
+  if (fixed !== undefined && typeof (fixed as Telemetry | null)?.propagator !== 'object') {
     fail('keelHandler', 'telemetry', 'a Telemetry handle from @keel/telemetry', fixed);
   }
   const edge = checkBoolean('keelHandler', 'edge', options.edge) ?? false;
@@ -77,7 +72,7 @@ export function keelHandler(
 
   return function keelRequest(req: IncomingMessage, res: ServerResponse): void {
     const telemetry = fixed ?? currentTelemetry();
-    const op = telemetry.httpServer({
+    const op = startHttpServer(telemetry, {
       carrier: req.headers,
       getter: defaultTextMapGetter,
       method: req.method,

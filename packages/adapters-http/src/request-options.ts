@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { HttpClientStart } from '@keel/telemetry';
+import type { HttpClientStart } from '@keel/telemetry/adapter';
 import { IDEMPOTENT_METHODS } from './classify.js';
 import type { OriginParts, ResolvedClientOptions } from './client-options.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { ExecuteContext } from '@keel/resilience';
 import type { Telemetry } from '@keel/telemetry';
+import { startHttpClient } from '@keel/telemetry/adapter';
 import { defaultTextMapSetter } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { AttemptSignal } from './attempt-signal.js';
@@ -34,7 +35,7 @@ export function sendAttempt(
   if (ctx.reason !== undefined) throw ctx.reason;
   const headers = { ...request.headers };
   const signal = new AttemptSignal(ctx);
-  const op = telemetry.httpClient({
+  const op = startHttpClient(telemetry, {
     carrier: headers,
     setter: defaultTextMapSetter,
     method: request.method,

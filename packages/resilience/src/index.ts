@@ -31,9 +31,7 @@ export type {
   ResilienceListener,
 } from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
-export { ensureContextManager } from './internal/context-manager.js';
-export { PIPELINE_OPTION_KEYS } from './internal/resolve-options.js';
-export type { AbortListener, ExecuteContext } from './internal/scope.js';
+export type { ExecuteContext } from './internal/scope.js';
 export {
   type ExecuteOptions,
   type Pipeline,
@@ -43,7 +41,6 @@ export {
 } from './pipeline.js';
 export { isPolicy, type Next, type Policy } from './policy.js';
 export { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-limit.js';
-export { livePipelines, onPipelineCreated } from './registry.js';
 export { isRetryableByDefault, type Outcome, type RetryOptions, type RetryPolicy, retry } from './retry.js';
 export { type RetryBudget, type RetryBudgetOptions, retryBudget } from './retry-budget.js';
 export { type TimeoutPolicy, timeout, totalTimeout } from './timeout.js';

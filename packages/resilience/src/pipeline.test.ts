@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { livePipelines, onPipelineCreated } from './adapter.js';
 import {
   bulkhead,
   CancelledError,
@@ -8,8 +9,6 @@ import {
   isCancelledError,
   isPolicy,
   isTimeoutError,
-  livePipelines,
-  onPipelineCreated,
   type Pipeline,
   type PipelineOptions,
   pipeline,

@@ -2,6 +2,7 @@ import { context, defaultTextMapGetter, defaultTextMapSetter, propagation, trace
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startHttpClient, startHttpServer } from './operations/http.js';
 import { currentTelemetry, startTelemetry } from './start-telemetry.js';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -15,7 +16,7 @@ afterEach(() => {
 describe('currentTelemetry', () => {
   it('works without startTelemetry: carries the inbound trace and correlation ID through to the next hop', () => {
     const telemetry = currentTelemetry();
-    const op = telemetry.httpServer({
+    const op = startHttpServer(telemetry, {
       carrier: { traceparent: TRACEPARENT, 'x-correlation-id': 'req-42' },
       getter: defaultTextMapGetter,
       method: 'GET',
@@ -23,14 +24,12 @@ describe('currentTelemetry', () => {
     });
     const outbound: Record<string, string> = {};
     op.run(() =>
-      telemetry
-        .httpClient({
-          carrier: outbound,
-          setter: defaultTextMapSetter,
-          method: 'GET',
-          url: new URL('http://b.internal/x'),
-        })
-        .end({ statusCode: 200 }),
+      startHttpClient(telemetry, {
+        carrier: outbound,
+        setter: defaultTextMapSetter,
+        method: 'GET',
+        url: new URL('http://b.internal/x'),
+      }).end({ statusCode: 200 }),
     );
     op.end({ route: '/x', statusCode: 200 });
     expect(op.correlationId).toBe('req-42');
@@ -41,9 +40,12 @@ describe('currentTelemetry', () => {
 
   it('counts into its own registry even without startTelemetry', async () => {
     const telemetry = currentTelemetry();
-    telemetry
-      .httpServer({ carrier: {}, getter: defaultTextMapGetter, method: 'GET', accessLog: false })
-      .end({ route: '/counted', statusCode: 204 });
+    startHttpServer(telemetry, {
+      carrier: {},
+      getter: defaultTextMapGetter,
+      method: 'GET',
+      accessLog: false,
+    }).end({ route: '/counted', statusCode: 204 });
     expect(await telemetry.metricsText()).toMatch(
       /http_server_request_duration_seconds_count\{[^}]*http_route="\/counted"/,
     );

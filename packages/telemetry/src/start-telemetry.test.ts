@@ -4,6 +4,7 @@ import { context, defaultTextMapGetter, defaultTextMapSetter, propagation, trace
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer } from './operations/http.js';
 import { getCorrelationId } from './propagation/correlation.js';
 import { hostAllowed, startTelemetry, type Telemetry } from './start-telemetry.js';
 
@@ -49,7 +50,7 @@ describe('startTelemetry', () => {
     const downstream = pipeline('inventory-e2e', {
       retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
     });
-    const op = telemetry.httpServer({ carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
+    const op = startHttpServer(telemetry, { carrier: {}, getter: defaultTextMapGetter, method: 'GET' });
     let calls = 0;
     const answer = await op.run(async () => {
       telemetry.logger.info('looking up stock');

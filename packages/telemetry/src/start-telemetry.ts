@@ -1,5 +1,6 @@
-import { type Disposer, ensureContextManager, onPipelineCreated, type Pipeline } from '@keel/resilience';
-import { propagation, type TextMapGetter, type TextMapSetter, type Tracer, trace } from '@opentelemetry/api';
+import type { Disposer, Pipeline } from '@keel/resilience';
+import { ensureContextManager, onPipelineCreated } from '@keel/resilience/adapter';
+import { propagation, type Tracer, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -7,21 +8,6 @@ import { observePipeline } from './bridge/observe-pipeline.js';
 import { createLogger } from './logging/index.js';
 import { createMetrics, type KeelMetrics } from './metrics/index.js';
 import type { OperationCore } from './operations/core.js';
-import {
-  type HttpClientOperation,
-  type HttpClientStart,
-  type HttpServerOperation,
-  type HttpServerStart,
-  startHttpClient,
-  startHttpServer,
-} from './operations/http.js';
-import {
-  type MessagingDestination,
-  type MessagingOperation,
-  startConsumer,
-  startProducer,
-} from './operations/messaging.js';
-import { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
 import { type KeelPropagator, keelPropagator } from './propagation/propagator.js';
 import { startTracing, type TraceStore } from './tracing/index.js';
 
@@ -58,8 +44,11 @@ export interface TelemetryOptions {
   shutdownTimeoutMs?: number;
 }
 
-/** The handle `startTelemetry` returns. */
-export interface Telemetry {
+/**
+ * The handle `startTelemetry` returns. It is also the `OperationCore` that the operation helpers of
+ * `@keel/telemetry/adapter` take, so an adapter passes the handle it was given straight through.
+ */
+export interface Telemetry extends OperationCore {
   readonly serviceName: string;
   readonly logger: Logger;
   readonly metrics: KeelMetrics;
@@ -75,23 +64,6 @@ export interface Telemetry {
   scrape(accept?: string): Promise<{ contentType: string; body: string }>;
   /** Sends a pipeline's events to metrics, spans and logs (automatic for pipelines created after start). */
   observe(pipeline: Pipeline): Disposer;
-  /** Operation helpers for adapters: spans, metrics, propagation and correlation in one place. */
-  httpServer<C>(start: HttpServerStart<C>): HttpServerOperation;
-  httpClient<C>(start: HttpClientStart<C>): HttpClientOperation;
-  rpcServer<C>(start: RpcMethod & { carrier: C; getter: TextMapGetter<C>; edge?: boolean }): RpcOperation;
-  rpcClient<C>(
-    start: RpcMethod & {
-      carrier: C;
-      setter: TextMapSetter<C>;
-      host: string;
-      attempt?: number;
-      deadline?: number;
-    },
-  ): RpcOperation;
-  consumer<C>(
-    start: MessagingDestination & { carrier: C; getter: TextMapGetter<C>; edge?: boolean },
-  ): MessagingOperation;
-  producer<C>(start: MessagingDestination & { carrier: C; setter: TextMapSetter<C> }): MessagingOperation;
   /** Exports the spans ended so far and writes the log lines held (bounded, never rejects). */
   forceFlush(): Promise<void>;
   /** Flushes spans and logs and stops everything; bounded by `shutdownTimeoutMs`, never rejects, idempotent. */
@@ -253,12 +225,7 @@ function assemble(parts: Parts): Telemetry {
     },
     scrape: (accept) => metrics.metricsText(accept),
     observe,
-    httpServer: (start) => startHttpServer(core, start),
-    httpClient: (start) => startHttpClient(core, start),
-    rpcServer: (start) => startRpcServer(core, start),
-    rpcClient: (start) => startRpcClient(core, start),
-    consumer: (start) => startConsumer(core, start),
-    producer: (start) => startProducer(core, start),
+    allowsFullContext: core.allowsFullContext,
     forceFlush() {
       flushLogs(logger);
       return parts.forceFlush();

@@ -1,4 +1,5 @@
-import { bindPrototype, type HttpServerOperation, type Telemetry } from '@keel/telemetry';
+import type { Telemetry } from '@keel/telemetry';
+import { bindPrototype, type HttpServerOperation } from '@keel/telemetry/adapter';
 import { joinTemplate, mountTemplate, routePath } from './route-template.js';
 
 /** What `keel()` keeps on a request for the error handler and the end of the response. */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { KeelErrorCode } from '@keel/resilience';
-import type { OutcomeStatus } from '@keel/telemetry';
+import type { OutcomeStatus } from '@keel/telemetry/adapter';
 
 // Fixed messages: an error's own text can name pipelines, hosts or peers' replies, which callers should not see.
 const MESSAGES: Readonly<Record<KeelErrorCode, string>> = {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ensureContextManager } from '@keel/resilience';
+import { ensureContextManager } from '@keel/resilience/adapter';
 import { type Context, context, createContextKey } from '@opentelemetry/api';
 
 // Held apart from baggage: it must survive hops whose baggage is dropped at an edge or an egress filter.

@@ -1,7 +1,7 @@
 // Test scaffolding shared by the operation and bridge tests: a real tracer with an in-memory exporter,
 // a fresh metrics registry, a capturing logger and the real propagator.
 import { Writable } from 'node:stream';
-import { ensureContextManager } from '@keel/resilience';
+import { ensureContextManager } from '@keel/resilience/adapter';
 import {
   InMemorySpanExporter,
   type ReadableSpan,

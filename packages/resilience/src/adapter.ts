@@ -1,0 +1,6 @@
+// The adapter entry point, `@keel/resilience/adapter`: what transport adapters and the telemetry bridge
+// need beyond the application API.
+export { ensureContextManager } from './internal/context-manager.js';
+export { PIPELINE_OPTION_KEYS } from './internal/resolve-options.js';
+export type { AbortListener } from './internal/scope.js';
+export { livePipelines, onPipelineCreated } from './registry.js';

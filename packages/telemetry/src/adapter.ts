@@ -1,0 +1,49 @@
+// The adapter entry point, `@keel/telemetry/adapter`: what a transport adapter (ours or a user's) is
+// written against. Applications use the main entry; nothing here is needed to run a service.
+export { bindPrototype } from './operations/bind-emitter.js';
+export type { OperationCore } from './operations/core.js';
+export { errorMessage, errorType } from './operations/error-type.js';
+export {
+  type HttpClientOperation,
+  type HttpClientStart,
+  type HttpServerEnd,
+  type HttpServerOperation,
+  type HttpServerStart,
+  normalizeMethod,
+  startHttpClient,
+  startHttpServer,
+} from './operations/http.js';
+export { extractInbound, type Inbound, spentDeadline } from './operations/inbound.js';
+export {
+  type MessagingDestination,
+  type MessagingOperation,
+  startConsumer,
+  startProducer,
+} from './operations/messaging.js';
+export { type ExchangeState, exchangeSignal, trackExchange } from './operations/node-exchange.js';
+export { Operation, type OperationEnd } from './operations/operation.js';
+export {
+  type GrpcStatusName,
+  OUTCOME_STATUS,
+  type OutcomeStatus,
+  outcomeStatus,
+} from './operations/outcome-status.js';
+export { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
+export {
+  BAGGAGE_HEADER,
+  DEADLINE_HEADER,
+  type EdgeExtraction,
+  formatDeadlineHeader,
+  formatGrpcTimeout,
+  formatTraceparent,
+  GRPC_TIMEOUT_HEADER,
+  parseBaggage,
+  parseDeadlineHeader,
+  parseGrpcTimeout,
+  parseTraceparent,
+  parseTracestate,
+  serializeBaggage,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+} from './propagation/index.js';
+export { hostAllowed } from './start-telemetry.js';
