@@ -15,6 +15,24 @@ export {
 } from './operations/http.js';
 export { extractInbound, type Inbound, spentDeadline } from './operations/inbound.js';
 export {
+  ATTEMPT_HEADER,
+  carriedByMessages,
+  MESSAGE_HEADER_MAX_LENGTH,
+  type MessageHeaders,
+  messageAttempt,
+  messageHeaderGetter,
+  messageHeaderSetter,
+} from './operations/message-headers.js';
+export {
+  isMalformedMessageError,
+  MalformedMessageError,
+  type MessageHandlingOptions,
+  type MessagePolicy,
+  type MessageRetryOptions,
+  messagePolicy,
+  retryDelayMs,
+} from './operations/message-policy.js';
+export {
   type MessagingDestination,
   type MessagingOperation,
   startConsumer,
@@ -28,6 +46,16 @@ export {
   type OutcomeStatus,
   outcomeStatus,
 } from './operations/outcome-status.js';
+export {
+  type DeadLetterReason,
+  judgeFailure,
+  type MessageScope,
+  type MessageVerdict,
+  processMessage,
+  type ReceivedMessage,
+  type SentMessage,
+  sendMessage,
+} from './operations/process-message.js';
 export { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
 export {
   BAGGAGE_HEADER,

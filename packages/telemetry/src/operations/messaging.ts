@@ -1,4 +1,6 @@
 import {
+  type Attributes,
+  type AttributeValue,
   type Context,
   context,
   SpanKind,
@@ -8,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { OperationCore } from './core.js';
 import { extractInbound } from './inbound.js';
+import { carriedByMessages } from './message-headers.js';
 import { Operation } from './operation.js';
 
 /** One message being processed or sent. */
@@ -24,6 +27,29 @@ export interface MessagingDestination {
   readonly destination: string;
   /** @default 'rabbitmq' */
   readonly system?: string;
+  /**
+   * Per-message span attributes (`messaging.message.id`, a routing key, a delivery tag). Values are
+   * bounded: strings longer than 256 characters are left out, since they come from whoever sent the message.
+   */
+  readonly attributes?: Attributes;
+}
+
+const ATTRIBUTE_MAX_LENGTH = 256;
+
+function spanAttributes(system: string, type: string, start: MessagingDestination): Attributes {
+  const attributes: Attributes = {
+    'messaging.system': system,
+    'messaging.operation.type': type,
+    'messaging.destination.name': start.destination,
+  };
+  const extra = start.attributes;
+  if (extra === undefined) return attributes;
+  for (const key of Object.keys(extra)) {
+    const value: AttributeValue | undefined = extra[key];
+    if (value === undefined || (typeof value === 'string' && value.length > ATTRIBUTE_MAX_LENGTH)) continue;
+    attributes[key] = value;
+  }
+  return attributes;
 }
 
 /**
@@ -44,11 +70,7 @@ export function startConsumer<C>(
     `process ${start.destination}`,
     SpanKind.CONSUMER,
     inbound.context,
-    {
-      'messaging.system': system,
-      'messaging.operation.type': 'process',
-      'messaging.destination.name': start.destination,
-    },
+    spanAttributes(system, 'process', start),
     links,
   );
   core.metrics.messagingConsumed.increment(
@@ -77,13 +99,20 @@ export function startProducer<C>(
 ): MessagingOperation {
   const system = start.system ?? 'rabbitmq';
   const labels = { messaging_system: system, messaging_destination_name: start.destination };
-  const op = new Operation(core.tracer, `send ${start.destination}`, SpanKind.PRODUCER, context.active(), {
-    'messaging.system': system,
-    'messaging.operation.type': 'send',
-    'messaging.destination.name': start.destination,
+  const op = new Operation(
+    core.tracer,
+    `send ${start.destination}`,
+    SpanKind.PRODUCER,
+    context.active(),
+    spanAttributes(system, 'send', start),
+  );
+  // The broker is ours: messages carry the full context, but never a deadline (see messageHeaderGetter).
+  const setter = start.setter as TextMapSetter;
+  core.propagator.inject(op.context, start.carrier, {
+    set(carrier, key, value) {
+      if (carriedByMessages(key)) setter.set(carrier, key, value);
+    },
   });
-  // The broker is ours: messages carry the full context.
-  core.propagator.inject(op.context, start.carrier, start.setter as TextMapSetter);
   return {
     context: op.context,
     correlationId: undefined,
