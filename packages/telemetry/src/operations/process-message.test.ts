@@ -10,16 +10,6 @@ import { processMessage, sendMessage } from './process-message.js';
 
 const policy = messagePolicy('test', { timeout: 1_000, retry: { maxAttempts: 3, baseDelayMs: 100 } });
 
-async function sent(core: ReturnType<typeof testCore>): Promise<Record<string, unknown>> {
-  const headers: Record<string, unknown> = {};
-  await sendMessage(
-    core,
-    { destination: 'orders', carrier: headers, setter: messageHeaderSetter },
-    async () => {},
-  );
-  return headers;
-}
-
 describe('processMessage', () => {
   afterEach(() => vi.useRealTimers());
 
