@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer } from './operations/http.js';
 import { getCorrelationId } from './propagation/correlation.js';
-import { hostAllowed, startTelemetry, type Telemetry } from './start-telemetry.js';
+import { hostAllowed, startTelemetry, type Telemetry, type TelemetryOptions } from './start-telemetry.js';
 
 const lines: Record<string, unknown>[] = [];
 const sink = new Writable({
@@ -17,13 +17,14 @@ const sink = new Writable({
 });
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
+const options: TelemetryOptions = {
+  serviceName: 'orders',
+  logger: pino({ level: 'debug' }, sink),
+  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+};
 
 beforeAll(() => {
-  telemetry = startTelemetry({
-    serviceName: 'orders',
-    logger: pino({ level: 'debug' }, sink),
-    spanProcessors: [new SimpleSpanProcessor({ exporter })],
-  });
+  telemetry = startTelemetry(options);
 });
 
 afterAll(async () => {
@@ -34,8 +35,24 @@ afterAll(async () => {
 });
 
 describe('startTelemetry', () => {
-  it('returns the same handle when called twice', () => {
-    expect(startTelemetry({ serviceName: 'other' })).toBe(telemetry);
+  it('returns the same handle when called again with the same options', () => {
+    expect(startTelemetry({ ...options, spanProcessors: [...(options.spanProcessors ?? [])] })).toBe(
+      telemetry,
+    );
+  });
+
+  it('refuses a second start with other options, naming them, instead of returning the first handle', () => {
+    expect(() => startTelemetry({ ...options, serviceName: 'other', logLevel: 'warn' })).toThrow(
+      'startTelemetry: telemetry is already started with other options (serviceName, logLevel differ)',
+    );
+  });
+
+  it('rejects an unknown option with a TypeError naming it, even once started', () => {
+    const typo = { ...options, serviceVersoin: '1.0.0' } as TelemetryOptions;
+    expect(() => startTelemetry(typo)).toThrow(TypeError);
+    expect(() => startTelemetry(typo)).toThrow(
+      'startTelemetry: unknown option serviceVersoin; expected one of',
+    );
   });
 
   it('installs the Keel propagator globally, so correlation IDs cross hops through the plain API', () => {

@@ -9,6 +9,7 @@ import { createLogger } from './logging/index.js';
 import { createMetrics, type KeelMetrics } from './metrics/index.js';
 import type { OperationCore } from './operations/core.js';
 import { type KeelPropagator, keelPropagator } from './propagation/propagator.js';
+import { assertSameStart, checkTelemetryOptions } from './start-telemetry-options.js';
 import { startTracing, type TraceStore } from './tracing/index.js';
 
 /** Options of `startTelemetry`; everything but `serviceName` has a default, and `OTEL_*` variables apply. */
@@ -19,7 +20,10 @@ export interface TelemetryOptions {
   serviceVersion?: string;
   /** OTLP/HTTP endpoint for traces; else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; else the local trace store. */
   otlpEndpoint?: string;
-  /** Keep finished spans in memory for `traces.render()` when no exporter is configured. @default true */
+  /**
+   * Keep finished spans in memory for `traces.render()`; `true` keeps them even when exporting.
+   * @default on only when no OTLP endpoint is configured
+   */
   traceStore?: boolean;
   /** Extra span processors (tests pass an in-memory exporter here). */
   spanProcessors?: SpanProcessor[];
@@ -71,7 +75,9 @@ export interface Telemetry extends OperationCore {
 }
 
 const kHandle = Symbol.for('keel.telemetry.handle');
+const kOptions = Symbol.for('keel.telemetry.options');
 const holder = globalThis as unknown as Record<symbol, Telemetry | undefined>;
+const startedWith = globalThis as unknown as Record<symbol, TelemetryOptions | undefined>;
 
 /** Whether `host` matches an allow-list entry: an exact name, or `*.suffix` for its subdomains. */
 export function hostAllowed(host: string, allowed: readonly string[] | undefined): boolean {
@@ -84,8 +90,9 @@ export function hostAllowed(host: string, allowed: readonly string[] | undefined
 }
 
 /**
- * Starts traces, logs and metrics for a service in one call. Idempotent: a second call returns the first
- * handle.
+ * Starts traces, logs and metrics for a service in one call, once per process. A second call with the same
+ * options returns the first handle; with other options it throws, naming them, until the first is shut down.
+ * Unknown options throw a `TypeError`.
  *
  * @example
  * const telemetry = startTelemetry({ serviceName: 'orders' });
@@ -93,12 +100,11 @@ export function hostAllowed(host: string, allowed: readonly string[] | undefined
  * await telemetry.shutdown();
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
+  checkTelemetryOptions(options);
   const existing = holder[kHandle];
-  if (existing !== undefined) return existing;
-  if (typeof options?.serviceName !== 'string' || options.serviceName.length === 0) {
-    throw new TypeError(
-      `startTelemetry: option serviceName must be a non-empty string, received ${String(options?.serviceName)}`,
-    );
+  if (existing !== undefined) {
+    assertSameStart(startedWith[kOptions] ?? {}, options);
+    return existing;
   }
   const serviceName = process.env.OTEL_SERVICE_NAME || options.serviceName;
   const propagator = keelPropagator({
@@ -109,7 +115,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     serviceName: options.serviceName,
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
     ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
-    ...(options.traceStore === false ? { traceStore: false } : {}),
+    ...(options.traceStore === undefined ? {} : { traceStore: options.traceStore }),
     ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
     propagator,
   });
@@ -135,10 +141,15 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       // The SDK leaves its globals registered; release them so a later startTelemetry() can start afresh.
       trace.disable();
       propagation.disable();
-      if (holder[kHandle] === handle) holder[kHandle] = undefined;
+      if (holder[kHandle] === handle) {
+        holder[kHandle] = undefined;
+        startedWith[kOptions] = undefined;
+      }
     },
   });
   holder[kHandle] = handle;
+  // A copy, so a caller mutating its options object afterwards cannot make a later start look the same.
+  startedWith[kOptions] = { ...options };
   return handle;
 }
 
