@@ -56,7 +56,19 @@ export {
   type SentMessage,
   sendMessage,
 } from './operations/process-message.js';
-export { type RpcMethod, type RpcOperation, startRpcClient, startRpcServer } from './operations/rpc.js';
+export {
+  GRPC_STATUS_NAMES,
+  grpcStatusName,
+  type RpcClientOperation,
+  type RpcClientStart,
+  type RpcEnd,
+  type RpcMethod,
+  type RpcOperation,
+  type RpcServerStart,
+  rpcMethodOf,
+  startRpcClient,
+  startRpcServer,
+} from './operations/rpc.js';
 export {
   BAGGAGE_HEADER,
   DEADLINE_HEADER,
