@@ -1,6 +1,23 @@
 // The application entry point, `@keel/telemetry`. Adapter authors use `@keel/telemetry/adapter`.
 export { observePipeline } from './bridge/observe-pipeline.js';
 export {
+  type CircuitSource,
+  type Closable,
+  createReadiness,
+  type Drainable,
+  type GracefulShutdown,
+  type GracefulShutdownOptions,
+  gracefulShutdown,
+  type HttpServerLike,
+  type Readiness,
+  type ReadinessCheck,
+  type ReadinessDependency,
+  type ReadinessOptions,
+  type ReadinessPhase,
+  type ReadinessReport,
+  type ShutdownResult,
+} from './lifecycle/index.js';
+export {
   createLogger,
   DEFAULT_REDACT_PATHS,
   type LogFields,

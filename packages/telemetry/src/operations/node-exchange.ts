@@ -74,6 +74,20 @@ export function exchangeSignal(res: ServerResponse): AbortSignal | undefined {
   return exchange.controller.signal;
 }
 
+/**
+ * Cancels a tracked request that is still running (a shutdown whose grace period is over): its
+ * `exchangeSignal` aborts with `error`, which is also the error the operation records. False for a
+ * response `trackExchange` did not track.
+ */
+export function cancelExchange(res: ServerResponse, error: CancelledError): boolean {
+  const exchange = exchanges.get(res);
+  if (exchange === undefined) return false;
+  exchange.state.error ??= error;
+  exchange.controller ??= new AbortController();
+  exchange.controller.abort(error);
+  return true;
+}
+
 /** The cancellation of a request whose client left: the application's own error if it raised one first. */
 function clientGone(state: ExchangeState): CancelledError {
   const gone = new CancelledError('the client closed the connection before the response was sent');
