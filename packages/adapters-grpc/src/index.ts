@@ -7,6 +7,14 @@ export {
 } from './classify.js';
 export { type KeelClientInterceptor, keelClientInterceptor } from './client-interceptor.js';
 export type { KeelClientInterceptorOptions } from './client-options.js';
+export { type DrainableGrpcServer, drainableGrpcServer } from './drainable.js';
+export {
+  addKeelHealth,
+  type HealthReadiness,
+  HealthService,
+  type KeelHealthOptions,
+  type ServingStatus,
+} from './health.js';
 export { PREVIOUS_ATTEMPTS_HEADER } from './internal/unary-call.js';
 export { keelService } from './keel-service.js';
 export { metadataGetter, metadataSetter } from './metadata-carrier.js';

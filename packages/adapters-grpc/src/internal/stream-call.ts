@@ -18,8 +18,10 @@ import type { InterceptingCallInterface, MessageContext } from './grpc-types.js'
 
 /**
  * A streaming call (client, server or bidi): one call down grpc-js's chain, its start run through the
- * pipeline once (breaker, bulkhead, rate limit, and the attempt timeout until the server answers with
- * metadata; never retried), traced and counted until its status arrives.
+ * pipeline once (never retried), traced and counted until its status arrives. The start is admission by
+ * the breaker, bulkhead and rate limit and, for server-streaming and bidi calls, the server's metadata
+ * within the attempt timeout. A client-streaming server answers only at the end, so that call starts once
+ * admitted (its deadline still bounds it).
  */
 export class StreamCall implements InterceptingCallInterface, AbortListener {
   #listener: Partial<InterceptingListener> | undefined = undefined;
@@ -95,6 +97,8 @@ export class StreamCall implements InterceptingCallInterface, AbortListener {
         else this.#deliver(received, undefined);
       },
     });
+    // grpc-js gives no earlier sign of a client stream being under way than the answer at its end.
+    if (this.options.method_definition.responseStream === false) this.#settleStart?.();
     const pending = this.#pending;
     this.#pending = [];
     for (const step of pending) step(call);

@@ -1,0 +1,41 @@
+import type { Server } from '@grpc/grpc-js';
+import { fail } from './internal/validate.js';
+
+/** A grpc-js server as `gracefulShutdown` drains it (`@keel/telemetry`'s `Drainable` contract). */
+export interface DrainableGrpcServer {
+  readonly name: string;
+  /** Stops taking calls and resolves when those in flight are done; cancels them when `signal` aborts. */
+  drain(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Makes a grpc-js server drainable by `gracefulShutdown`: `tryShutdown()` (no new calls, in-flight ones run
+ * on), then `forceShutdown()` (in-flight calls cancelled, connections closed) once the grace period ends.
+ *
+ * @example
+ * gracefulShutdown({ readiness, drain: [drainableGrpcServer(server)], telemetry });
+ */
+export function drainableGrpcServer(server: Server, options: { name?: string } = {}): DrainableGrpcServer {
+  if (typeof (server as Server | undefined)?.tryShutdown !== 'function') {
+    fail('drainableGrpcServer', 'server', 'a grpc-js Server', server);
+  }
+  const name = options.name ?? 'grpc';
+  if (typeof name !== 'string') fail('drainableGrpcServer', 'name', 'a string', name);
+  return {
+    name,
+    drain(signal) {
+      return new Promise<void>((resolve) => {
+        const force = () => {
+          server.forceShutdown();
+          resolve();
+        };
+        if (signal.aborted) return force();
+        signal.addEventListener('abort', force, { once: true });
+        server.tryShutdown(() => {
+          signal.removeEventListener('abort', force);
+          resolve();
+        });
+      });
+    },
+  };
+}
