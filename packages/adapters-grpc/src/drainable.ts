@@ -1,11 +1,10 @@
 import type { Server } from '@grpc/grpc-js';
+import type { Drainable } from '@keel/telemetry/adapter';
 import { fail } from './internal/validate.js';
 
 /** A grpc-js server as `gracefulShutdown` drains it (`@keel/telemetry`'s `Drainable` contract). */
-export interface DrainableGrpcServer {
+export interface DrainableGrpcServer extends Drainable {
   readonly name: string;
-  /** Stops taking calls and resolves when those in flight are done; cancels them when `signal` aborts. */
-  drain(signal: AbortSignal): Promise<void>;
 }
 
 /**

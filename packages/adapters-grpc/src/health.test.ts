@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { pipeline } from '@keel/resilience';
+import { createReadiness, gracefulShutdown, type Readiness } from '@keel/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drainableGrpcServer } from './drainable.js';
 import { addKeelHealth, HealthService, type ServingStatus } from './health.js';
-import { type TestReadiness, testReadiness } from './testing/readiness.js';
 import { echoClient, listen, type TestServer, unary } from './testing/service.js';
 
 const HealthClient = grpc.makeGenericClientConstructor(HealthService, 'grpc.health.v1.Health');
@@ -24,7 +24,7 @@ afterEach(() => {
   server = undefined;
 });
 
-async function start(readiness: TestReadiness, hold?: (cb: grpc.sendUnaryData<unknown>) => void) {
+async function start(readiness: Readiness, hold?: (cb: grpc.sendUnaryData<unknown>) => void) {
   const s = new grpc.Server();
   addKeelHealth(s, { readiness, services: ['test.Echo'], watchIntervalMs: 20 });
   server = await listen(s, {
@@ -46,10 +46,7 @@ describe('addKeelHealth', () => {
     const ledger = pipeline('ledger', { circuitBreaker: {} });
     const search = pipeline('search', { circuitBreaker: {} });
     const health = await start(
-      testReadiness([
-        { pipeline: ledger, required: true },
-        { pipeline: search, required: false },
-      ]),
+      createReadiness({ pipelines: [{ pipeline: ledger, required: true }, search] }),
     );
     expect(await check(health)).toBe('SERVING');
     search.isolate();
@@ -64,12 +61,12 @@ describe('addKeelHealth', () => {
   });
 
   it('answers NOT_FOUND for a service it does not know', async () => {
-    const health = await start(testReadiness([]));
+    const health = await start(createReadiness());
     expect(await check(health, 'nope.Service')).toBe(grpc.status.NOT_FOUND);
   });
 
   it('streams the change to a watcher when the service starts stopping', async () => {
-    const readiness = testReadiness([]);
+    const readiness = createReadiness();
     const health = await start(readiness);
     const stream = health.watch({ service: '' });
     const seen: ServingStatus[] = [];
@@ -83,7 +80,7 @@ describe('addKeelHealth', () => {
   });
 
   it('reports NOT_SERVING during graceful shutdown while in-flight calls finish', async () => {
-    const readiness = testReadiness([]);
+    const readiness = createReadiness();
     let answer: grpc.sendUnaryData<unknown> | undefined;
     const health = await start(readiness, (cb) => {
       answer = cb;
@@ -92,20 +89,22 @@ describe('addKeelHealth', () => {
     clients.push(client);
     const inFlight = unary(client, { text: 'slow' });
     await expect.poll(() => answer).toBeDefined();
-    readiness.markStopping();
+    // The load balancer's window: readiness has turned, the server still answers probes.
+    const shutdown = gracefulShutdown({
+      readiness,
+      drain: [drainableGrpcServer(server!.server)],
+      signals: [],
+      drainDelayMs: 300,
+    });
+    const result = shutdown.shutdown('test');
     expect(await check(health)).toBe('NOT_SERVING');
-    const drained = drainableGrpcServer(server!.server).drain(new AbortController().signal);
-    let done = false;
-    void drained.then(() => (done = true));
     answer!(null, { text: 'finished' });
     expect(await inFlight).toEqual({ text: 'finished' });
-    await drained;
-    expect(done).toBe(true);
+    expect(await result).toMatchObject({ drained: true, failures: [] });
   });
 
   it('cancels calls still in flight when the grace period ends', async () => {
-    const health = await start(testReadiness([]), () => {});
-    void health;
+    await start(createReadiness(), () => {});
     const client = echoClient(server!.address);
     clients.push(client);
     const inFlight = unary(client, { text: 'stuck' }).catch((e: grpc.ServiceError) => e.code);

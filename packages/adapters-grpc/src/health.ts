@@ -6,6 +6,7 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
+import type { Readiness } from '@keel/telemetry/adapter';
 import { checkInteger, checkOptions, fail } from './internal/validate.js';
 
 /** The standard health service's statuses (`grpc.health.v1.HealthCheckResponse.ServingStatus`). */
@@ -18,13 +19,11 @@ const STATUS_NUMBER: Readonly<Record<ServingStatus, number>> = {
 };
 
 /**
- * The readiness the health service reports: `@keel/telemetry`'s readiness model (the one `/readyz`
- * renders), or anything of its shape. `onPhase`, when present, pushes phase changes to watchers at once.
+ * The readiness the health service reports: `@keel/telemetry`'s `createReadiness()` model (the one `/readyz`
+ * renders and `gracefulShutdown` turns to stopping), or anything with its `check()`. `onPhase`, when there,
+ * pushes phase changes to watchers at once.
  */
-export interface HealthReadiness {
-  check(): Promise<{ readonly status: 'ready' | 'not ready' }>;
-  onPhase?(listener: (phase: string) => void): () => void;
-}
+export type HealthReadiness = Pick<Readiness, 'check'> & Partial<Pick<Readiness, 'onPhase'>>;
 
 /** Options of {@link addKeelHealth}. */
 export interface KeelHealthOptions {
