@@ -61,6 +61,11 @@ export interface Consumer {
   readonly inFlight: number;
   /** Stops taking messages, waits for the handlers in flight and acknowledges (or retries) them, then resolves. */
   close(): Promise<void>;
+  /** `Drainable` of `gracefulShutdown`: `close()`, and when `signal` aborts, handlers still running are
+   * cancelled through their own signal and their messages handed back to the queue. */
+  drain(signal: AbortSignal): Promise<void>;
+  /** The name shutdown logs give it: `amqp consumer {queue}`. */
+  readonly name: string;
 }
 
 const KNOWN = [
@@ -153,6 +158,8 @@ export async function consume<T = unknown>(
   let active: ConfirmChannel | undefined;
   let subscription: { channel: ConfirmChannel; tag: string } | undefined;
   let inFlight = 0;
+  // Aborted when a drain's grace period ends: the handlers still running are cancelled and handed back.
+  const stopping = new AbortController();
   let idle: (() => void)[] = [];
   // Subscribe and cancel run one after another, so a pause never races the consume it undoes.
   let chain: Promise<void> = Promise.resolve();
@@ -244,6 +251,7 @@ export async function consume<T = unknown>(
           getter: messageHeaderGetter,
           attempt: messageAttempt(headers),
           messageId,
+          signal: stopping.signal,
           attributes: {
             'messaging.rabbitmq.destination.routing_key': message.fields.routingKey,
             'messaging.rabbitmq.message.delivery_tag': message.fields.deliveryTag,
@@ -255,7 +263,14 @@ export async function consume<T = unknown>(
         policy,
         (scope) => handler(decode(message), { ...scope, message }),
       );
-      await settle(ch, message, verdict);
+      if (stopping.signal.aborted && verdict.action !== 'ack') {
+        // Cancelled by shutdown, not failed: back to the queue for the next instance, no attempt spent.
+        try {
+          ch.nack(message, false, true);
+        } catch {
+          // Closed channel: the broker delivers it again.
+        }
+      } else await settle(ch, message, verdict);
     } finally {
       inFlight--;
       if (inFlight === 0) {
@@ -266,6 +281,10 @@ export async function consume<T = unknown>(
     }
   }
 
+  let ready: () => void = ignore;
+  const firstSetup = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
   const setup = async (ch: ConfirmChannel): Promise<void> => {
     if (declare) await declareTopology(ch, topology);
     await ch.prefetch(prefetch);
@@ -273,6 +292,7 @@ export async function consume<T = unknown>(
     // A recovering channel runs this again on each new channel: the old subscription died with the old one.
     if (subscription !== undefined && subscription.channel !== ch) subscription = undefined;
     await serial(subscribe);
+    ready();
   };
 
   const breakers = watchBreakers(options.pauseWhileOpen, owner, {
@@ -289,7 +309,8 @@ export async function consume<T = unknown>(
   });
 
   try {
-    if (isRecovering(channel)) await channel.addSetup(setup);
+    // A recovering channel resolves addSetup at once while it is not connected: wait for the first setup.
+    if (isRecovering(channel)) await Promise.all([channel.addSetup(setup), firstSetup]);
     else await setup(channel);
   } catch (error) {
     breakers.dispose();
@@ -297,8 +318,19 @@ export async function consume<T = unknown>(
   }
 
   let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      breakers.dispose();
+      await serial(unsubscribe);
+      if (isRecovering(channel)) await channel.removeSetup(setup).catch(ignore);
+      if (inFlight > 0) await new Promise<void>((resolve) => idle.push(resolve));
+    })();
+    return closed;
+  };
   return {
     queue,
+    name: `amqp consumer ${queue}`,
     topology,
     get paused() {
       return paused;
@@ -306,15 +338,12 @@ export async function consume<T = unknown>(
     get inFlight() {
       return inFlight;
     },
-    close() {
-      closed ??= (async () => {
-        closing = true;
-        breakers.dispose();
-        await serial(unsubscribe);
-        if (isRecovering(channel)) await channel.removeSetup(setup).catch(ignore);
-        if (inFlight > 0) await new Promise<void>((resolve) => idle.push(resolve));
-      })();
-      return closed;
+    close,
+    drain(signal: AbortSignal) {
+      const cancel = () => stopping.abort(signal.reason);
+      if (signal.aborted) cancel();
+      else signal.addEventListener('abort', cancel, { once: true });
+      return close().finally(() => signal.removeEventListener('abort', cancel));
     },
   };
 }
