@@ -276,4 +276,33 @@ describe.skipIf(!available)('consume (real RabbitMQ)', () => {
     const check = await broker.channel.checkQueue(queue);
     expect(check).toMatchObject({ messageCount: 0, consumerCount: 0 });
   });
+
+  it('drain(signal) hands a handler still running at the end of the grace period back to the queue, unspent', async () => {
+    const queue = queueFor('drain');
+    let cancelled: unknown;
+    let started = false;
+    const consumer = await consume(
+      broker.channel,
+      queue,
+      (_payload, { signal }) =>
+        new Promise<void>((_resolve, reject) => {
+          started = true;
+          signal.addEventListener('abort', () => {
+            cancelled = signal.reason;
+            reject(signal.reason);
+          });
+        }),
+      { telemetry, deadLetterExchange: `${queue}.dlx`, retry: { maxAttempts: 1 } },
+    );
+    broker.track(consumer);
+    await send(broker.channel, queue, 'long job', { telemetry });
+    await until(() => started);
+    const grace = new AbortController();
+    const draining = consumer.drain(grace.signal);
+    grace.abort(new Error('grace period over'));
+    await draining;
+    expect(cancelled).toBeInstanceOf(Error);
+    await until(async () => (await broker.channel.checkQueue(queue)).messageCount === 1);
+    expect(await drain(broker.channel, `${queue}.dead`)).toEqual([]);
+  });
 });
