@@ -1,12 +1,12 @@
 import { diag } from '@opentelemetry/api';
 import { getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BatchSpanProcessor, type BatchSpanProcessorOptions } from '@opentelemetry/sdk-trace';
+import { type ExportFailureListener, lazyOtlpExporter } from './lazy-otlp-exporter.js';
 
 /** Per-export budget when neither the option nor the environment sets one. */
 export const DEFAULT_EXPORT_TIMEOUT_MS = 4000;
 
-// NodeSDK reads OTEL_BSP_* only for processors it builds itself; ours is built here, so it reads them here.
+// The batch processor takes its OTEL_BSP_* settings as options; they are read here, as the SDK would.
 const BATCH_ENV = [
   ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
   ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
@@ -35,6 +35,8 @@ export interface OtlpProcessorOptions {
   endpoint?: string | undefined;
   /** Per-export budget; the environment's OTLP timeout wins. */
   timeoutMs?: number | undefined;
+  /** Told of each failed export. */
+  onExportFailure?: ExportFailureListener | undefined;
 }
 
 /**
@@ -51,7 +53,10 @@ export function otlpSpanProcessor(options: OtlpProcessorOptions): BatchSpanProce
     options.timeoutMs ??
     DEFAULT_EXPORT_TIMEOUT_MS;
   const url = fromEnv ? undefined : tracesUrl(options.endpoint ?? '');
-  const exporter = new OTLPTraceExporter({ timeoutMillis, ...(url === undefined ? {} : { url }) });
+  const exporter = lazyOtlpExporter(
+    { timeoutMillis, ...(url === undefined ? {} : { url }) },
+    options.onExportFailure,
+  );
   // The processor's own guard matches the exporter's budget: it only matters if the exporter never calls back.
   const batch: BatchSpanProcessorOptions = { exporter, exportTimeoutMillis: timeoutMillis };
   for (const [name, key] of BATCH_ENV) {

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { getStringFromEnv } from '@opentelemetry/core';
+import { diag } from '@opentelemetry/api';
+import { getStringListFromEnv } from '@opentelemetry/core';
 import {
   defaultResource,
+  detectResources,
+  envDetector,
   hostDetector,
   osDetector,
   processDetector,
@@ -9,6 +12,7 @@ import {
   type ResourceDetector,
   resourceAttributesEnvDetector,
   resourceFromAttributes,
+  serviceInstanceIdDetector,
   serviceNameEnvDetector,
 } from '@opentelemetry/resources';
 import {
@@ -29,20 +33,38 @@ export function baseResource(options: TracingOptions): Resource {
   );
 }
 
+// The names OTEL_NODE_RESOURCE_DETECTORS takes, as @opentelemetry/sdk-node reads them.
+const NAMED: ReadonlyMap<string, ResourceDetector> = new Map([
+  ['host', hostDetector],
+  ['os', osDetector],
+  ['serviceinstance', serviceInstanceIdDetector],
+  ['process', processDetector],
+  ['env', envDetector],
+]);
+
+function detectorsFromEnv(names: readonly string[]): ResourceDetector[] {
+  if (names.includes('all')) return [...NAMED.values()];
+  if (names.includes('none')) return [];
+  return names.flatMap((name) => {
+    const detector = NAMED.get(name);
+    if (detector === undefined)
+      diag.warn(`unknown resource detector "${name}" in OTEL_NODE_RESOURCE_DETECTORS; skipped`);
+    return detector ?? [];
+  });
+}
+
 /**
  * NodeSDK's default detectors minus its random `service.instance.id`, which would overwrite the option; the
  * environment detectors come last so `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME`, win as the spec says.
- * When `OTEL_NODE_RESOURCE_DETECTORS` is set, the SDK's own reading of it is left to apply.
+ * `OTEL_NODE_RESOURCE_DETECTORS`, when set, chooses the detectors the way NodeSDK does.
  */
-export function resourceDetectors(): { resourceDetectors?: ResourceDetector[] } {
-  if (getStringFromEnv('OTEL_NODE_RESOURCE_DETECTORS') !== undefined) return {};
-  return {
-    resourceDetectors: [
-      processDetector,
-      hostDetector,
-      osDetector,
-      resourceAttributesEnvDetector,
-      serviceNameEnvDetector,
-    ],
-  };
+export function resourceDetectors(): ResourceDetector[] {
+  const names = getStringListFromEnv('OTEL_NODE_RESOURCE_DETECTORS');
+  if (names !== undefined && names.length > 0) return detectorsFromEnv(names);
+  return [processDetector, hostDetector, osDetector, resourceAttributesEnvDetector, serviceNameEnvDetector];
+}
+
+/** The service's resource: the options, then what the detectors find. */
+export function serviceResource(options: TracingOptions): Resource {
+  return baseResource(options).merge(detectResources({ detectors: resourceDetectors() }));
 }

@@ -79,6 +79,8 @@ const OTEL_ENV = [
   'OTEL_PROPAGATORS',
   'OTEL_SDK_DISABLED',
   'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_ATTRIBUTE_COUNT_LIMIT',
 ];
 
 let running: Tracing | undefined;
@@ -112,7 +114,7 @@ afterEach(async () => {
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   servers = [];
   vi.unstubAllEnvs();
-  // NodeSDK registers global providers; the next test must be able to register its own.
+  // startTracing registers global providers; the next test must be able to register its own.
   trace.disable();
   context.disable();
   propagation.disable();
@@ -160,11 +162,37 @@ describe('startTracing', () => {
     expect((await finished())[0]?.resource.attributes['service.name']).toBe('from-env');
   });
 
-  it('samples per OTEL_TRACES_SAMPLER, which NodeSDK reads', () => {
+  it('samples per OTEL_TRACES_SAMPLER', () => {
     vi.stubEnv('OTEL_TRACES_SAMPLER', 'always_off');
     const tracing = start({ serviceName: 'sampled' });
     trace.getTracer('test').startSpan('work').end();
     expect(tracing.store?.traceIds()).toEqual([]);
+  });
+
+  it('starts nothing under OTEL_SDK_DISABLED, so spans are not recorded', () => {
+    vi.stubEnv('OTEL_SDK_DISABLED', 'true');
+    const tracing = start({ serviceName: 'disabled' });
+    trace.getTracer('test').startSpan('work').end();
+    expect(tracing.store?.traceIds()).toEqual([]);
+  });
+
+  it('chooses resource detectors per OTEL_NODE_RESOURCE_DETECTORS', async () => {
+    vi.stubEnv('OTEL_NODE_RESOURCE_DETECTORS', 'process');
+    const { finished } = startWithMemory({ serviceName: 'detected' });
+    trace.getTracer('test').startSpan('work').end();
+    const attributes = (await finished())[0]?.resource.attributes ?? {};
+    expect(attributes['process.pid']).toBe(process.pid);
+    expect(attributes['host.name']).toBeUndefined();
+  });
+
+  it('limits span attributes per OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', async () => {
+    vi.stubEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1');
+    const { finished } = startWithMemory({ serviceName: 'limited' });
+    trace
+      .getTracer('test')
+      .startSpan('work', { attributes: { a: 1, b: 2 } })
+      .end();
+    expect(Object.keys((await finished())[0]?.attributes ?? {})).toEqual(['a']);
   });
 
   it('installs the given propagator', () => {
@@ -245,7 +273,7 @@ describe('startTracing with an OTLP collector', () => {
     expect(names.map((s) => s.name)).toEqual(['from-env']);
   });
 
-  it('batches per OTEL_BSP_SCHEDULE_DELAY, which NodeSDK only reads for processors it builds', async () => {
+  it('batches per OTEL_BSP_SCHEDULE_DELAY', async () => {
     const otlp = await collector();
     servers.push(otlp.server);
     vi.stubEnv('OTEL_BSP_SCHEDULE_DELAY', '20'); // the default, 5 s, would outlast the wait below

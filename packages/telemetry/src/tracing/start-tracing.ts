@@ -1,11 +1,17 @@
-import { ProxyTracerProvider, trace } from '@opentelemetry/api';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { otlpSpanProcessor } from './otlp-processor.js';
-import { baseResource, resourceDetectors } from './resource.js';
+import { serviceResource } from './resource.js';
+import { diagLoggerFromEnv, samplerFromEnv, sdkDisabled, spanLimitsFromEnv } from './sdk-env.js';
 import { settleWithin } from './settle-within.js';
 import { type TraceStore, traceStore } from './trace-store.js';
 import { type TracingOptions, validateTracingOptions } from './tracing-options.js';
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
 
 /** Bound on `shutdown()` and `forceFlush()` when none is given. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
@@ -37,8 +43,10 @@ function assertNoTracerProvider(): void {
 }
 
 /**
- * Starts the OpenTelemetry NodeSDK for traces only (no instrumentations, metrics or log export): spans go to an
+ * Starts the OpenTelemetry trace SDK for traces only (no instrumentations, metrics or log export): spans go to an
  * OTLP/HTTP collector when one is configured, otherwise to a local in-memory store you can render in a terminal.
+ * It reads the same `OTEL_*` variables `@opentelemetry/sdk-node` reads for such a setup, and loads the OTLP
+ * exporter only when spans are first exported, so a service pays at start only for the tracer it uses.
  *
  * @example
  * const tracing = startTracing({ serviceName: 'checkout', serviceVersion: '1.4.0' });
@@ -47,7 +55,12 @@ function assertNoTracerProvider(): void {
 export function startTracing(options: TracingOptions): Tracing {
   validateTracingOptions(options);
   assertNoTracerProvider();
-  const otlp = otlpSpanProcessor({ endpoint: options.otlpEndpoint, timeoutMs: options.exportTimeoutMs });
+  diagLoggerFromEnv();
+  const otlp = otlpSpanProcessor({
+    endpoint: options.otlpEndpoint,
+    timeoutMs: options.exportTimeoutMs,
+    onExportFailure: options.onExportFailure,
+  });
   const storeOption = options.traceStore ?? otlp === undefined;
   const store = storeOption === false ? undefined : traceStore(storeOption === true ? {} : storeOption);
   const processors: SpanProcessor[] = [
@@ -55,21 +68,24 @@ export function startTracing(options: TracingOptions): Tracing {
     ...(otlp ? [otlp] : []),
     ...(options.spanProcessors ?? []),
   ];
-
-  const config: Partial<NodeSDKConfiguration> = {
-    instrumentations: [],
-    // Empty lists, not omissions: omitted, NodeSDK would start OTLP metric and log exporters to localhost:4318.
-    metricReaders: [],
-    logRecordProcessors: [],
-    spanProcessors: processors,
-    resource: baseResource(options),
-    ...resourceDetectors(),
-  };
-  // The sampler is left out on purpose: NodeSDK then reads OTEL_TRACES_SAMPLER(_ARG), else parent-based always-on.
-  if (options.propagator !== undefined) config.textMapPropagator = options.propagator;
-  if (options.contextManager !== undefined) config.contextManager = options.contextManager;
-  const sdk = new NodeSDK(config);
-  sdk.start();
+  // OTEL_SDK_DISABLED: as with NodeSDK, nothing is registered and spans stay the API's no-ops.
+  const provider = sdkDisabled()
+    ? undefined
+    : new TracerProvider({
+        resource: serviceResource(options),
+        spanProcessors: processors,
+        spanLimits: spanLimitsFromEnv(),
+        ...optional('sampler', samplerFromEnv()),
+      });
+  if (provider !== undefined) {
+    const contextManager = options.contextManager ?? new AsyncLocalStorageContextManager();
+    context.setGlobalContextManager(contextManager.enable());
+    const w3c = () =>
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+    propagation.setGlobalPropagator(options.propagator ?? w3c());
+    trace.setGlobalTracerProvider(provider);
+  }
+  const sdk = { shutdown: () => provider?.shutdown() ?? Promise.resolve() };
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import type { ContextManager, TextMapPropagator } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { ExportFailureListener } from './lazy-otlp-exporter.js';
 import type { TraceStoreOptions } from './trace-store.js';
 
 /**
@@ -30,12 +31,14 @@ export interface TracingOptions {
    * @default on only when no collector endpoint is configured
    */
   traceStore?: boolean | TraceStoreOptions;
-  /** The propagator to install (Keel's composite one). @default `OTEL_PROPAGATORS`, else W3C trace context + baggage */
+  /** The propagator to install (Keel's composite one). @default W3C trace context + baggage */
   propagator?: TextMapPropagator;
   /** The context manager to install. @default AsyncLocalStorage */
   contextManager?: ContextManager;
   /** More span processors, after the store and the exporter (tests pass an in-memory exporter here). */
   spanProcessors?: SpanProcessor[];
+  /** Told of each failed OTLP export, with the exporter's error when it gave one. */
+  onExportFailure?: ExportFailureListener;
 }
 
 const KNOWN = new Set([
@@ -48,6 +51,7 @@ const KNOWN = new Set([
   'propagator',
   'contextManager',
   'spanProcessors',
+  'onExportFailure',
 ]);
 
 function describe(value: unknown): string {
@@ -98,6 +102,9 @@ export function validateTracingOptions(options: TracingOptions): void {
   const store = o.traceStore;
   if (store !== undefined && typeof store !== 'boolean' && (typeof store !== 'object' || store === null)) {
     fail('traceStore', 'a boolean or trace store bounds', o.traceStore);
+  }
+  if (o.onExportFailure !== undefined && typeof o.onExportFailure !== 'function') {
+    fail('onExportFailure', 'a function', o.onExportFailure);
   }
   if (o.spanProcessors !== undefined && !Array.isArray(o.spanProcessors)) {
     fail('spanProcessors', 'an array of span processors', o.spanProcessors);
