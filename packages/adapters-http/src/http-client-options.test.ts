@@ -1,5 +1,5 @@
 import { pipeline } from '@keel/resilience';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpClientOptions } from './client-options.js';
 import { httpClient } from './http-client.js';
 
@@ -104,6 +104,18 @@ describe('httpClient options', () => {
     await expect(call()).rejects.toThrow(message);
   });
 
+  it('rejects a second live client of the same name, with a message naming the name', async () => {
+    client();
+
+    expect(() => httpClient(base)).toThrow(/"payments": a live pipeline already has this name/);
+  });
+
+  it('frees the name of a client when it is closed', async () => {
+    await client().close();
+
+    expect(client().name).toBe('payments');
+  });
+
   it('uses the name of a pipeline of your own', async () => {
     const own = pipeline('ledger-own', { retry: false });
     const c = httpClient({ pipeline: own, baseUrl: 'http://ledger' });
@@ -115,7 +127,7 @@ describe('httpClient options', () => {
 });
 
 const clients: ReturnType<typeof httpClient>[] = [];
-afterAll(() => Promise.all(clients.map((c) => c.close())));
+afterEach(() => Promise.all(clients.splice(0).map((c) => c.close())));
 function client() {
   const c = httpClient(base);
   clients.push(c);

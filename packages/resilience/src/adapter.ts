@@ -3,4 +3,4 @@
 export { ensureContextManager } from './internal/context-manager.js';
 export { PIPELINE_OPTION_KEYS } from './internal/resolve-options.js';
 export type { AbortListener } from './internal/scope.js';
-export { livePipelines, onPipelineCreated } from './registry.js';
+export { livePipelines, onPipelineCreated, onPipelineDisposed } from './registry.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { livePipelines, onPipelineCreated } from './adapter.js';
+import { livePipelines, onPipelineCreated, onPipelineDisposed } from './adapter.js';
 import {
   bulkhead,
   CancelledError,
@@ -715,6 +715,39 @@ describe('registry', () => {
     stop();
 
     expect(seen).toContain(existing);
+  });
+
+  it('rejects a second live pipeline of the same name, with a message naming the name', () => {
+    make({}, 'registry-twice');
+
+    expect(() => make({ retry: false }, 'registry-twice')).toThrow(
+      /pipeline "registry-twice": a live pipeline already has this name/,
+    );
+  });
+
+  it('frees the name of a pipeline when it is disposed', () => {
+    make({}, 'registry-freed').dispose();
+
+    expect(make({}, 'registry-freed').name).toBe('registry-freed');
+  });
+
+  it('onPipelineDisposed calls its listener once when the pipeline is disposed', () => {
+    const p = make({}, 'registry-disposed');
+    const listener = vi.fn();
+    onPipelineDisposed(p, listener);
+    p.dispose();
+    p.dispose();
+
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it('onPipelineDisposed calls its listener at once for a pipeline already disposed', () => {
+    const p = make({}, 'registry-gone');
+    p.dispose();
+    const listener = vi.fn();
+    onPipelineDisposed(p, listener);
+
+    expect(listener).toHaveBeenCalledTimes(1);
   });
 
   it('livePipelines lists the pipelines not yet disposed', () => {

@@ -18,7 +18,7 @@ import { StandardCall, standardLaunch } from './internal/standard-call.js';
 import { checkObject, describe } from './internal/validate.js';
 import { isPolicy, type Policy } from './policy.js';
 import type { RateLimitOptions } from './rate-limit.js';
-import { announce, retire } from './registry.js';
+import { announce, assertNameFree, retire } from './registry.js';
 import { type RetryOptions, type RetryPolicy, retryHooks } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { TimeoutPolicy } from './timeout.js';
@@ -85,7 +85,7 @@ export interface Pipeline {
   /** Subscribes to every decision of every policy; returns the unsubscriber. */
   onEvent(listener: ResilienceListener): Disposer;
   readonly stats: PipelineStats;
-  /** Rejects new calls, aborts those in flight (their waits end at once), and forgets the pipeline. */
+  /** Rejects new calls, aborts those in flight (their waits end at once), forgets the pipeline and frees its name. */
   dispose(): void;
 }
 
@@ -93,7 +93,8 @@ const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
 /**
  * Creates a named pipeline from options (the standard order and defaults of DESIGN §4) or from a policy
- * built with `compose`. `name` labels metrics and spans: keep it low-cardinality (the destination).
+ * built with `compose`. `name` labels metrics and spans: keep it low-cardinality (the destination). A
+ * name belongs to one live pipeline: a second one of the same name throws until the first is disposed.
  *
  * @example
  * const payments = pipeline('payments', { timeout: 2_000, retry: { maxAttempts: 3 } });
@@ -105,6 +106,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
       `pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`,
     );
   }
+  assertNameFree(name);
   const owner = `pipeline "${name}"`;
   const custom = isPolicy(options);
   const policies = custom
