@@ -1,5 +1,5 @@
 import type { Disposer, Pipeline } from '@keel/resilience';
-import { ensureContextManager, onPipelineCreated } from '@keel/resilience/adapter';
+import { ensureContextManager, onPipelineCreated, onPipelineDisposed } from '@keel/resilience/adapter';
 import { propagation, type Tracer, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
@@ -214,10 +214,15 @@ function assemble(parts: Parts): Telemetry {
     const known = observed.get(pipeline);
     if (known !== undefined) return known;
     const stop = observePipeline(pipeline, metrics, logger);
+    let forget: Disposer | undefined;
     const dispose = () => {
-      if (observed.delete(pipeline)) stop();
+      if (!observed.delete(pipeline)) return;
+      stop();
+      forget?.();
     };
     observed.set(pipeline, dispose);
+    // A disposed pipeline (a closed client's) takes its subscription and gauge series with it.
+    forget = onPipelineDisposed(pipeline, dispose);
     return dispose;
   };
   const stopAuto = parts.autoObserve ? onPipelineCreated(observe, { replay: true }) : undefined;
