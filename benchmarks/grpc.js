@@ -1,0 +1,424 @@
+// Unary gRPC calls: Keel's client and server interceptors (pipeline + telemetry on both sides) against
+// bare grpc-js and against OpenTelemetry's grpc instrumentation on both sides. Each contender is a pair —
+// its own server process and its own client process — and one pair runs at a time, with a fixed number of
+// calls in flight for a fixed time, in an order that rotates each round.
+
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { flag, loadRounds, option, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { median, pairedMedian, promiseHooksOn } from './lib/harness.js';
+import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
+import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const script = fileURLToPath(import.meta.url);
+const require = createRequire(import.meta.url);
+const REPLY = { id: '42', status: 'shipped', items: 3, total: 42.5 };
+
+// ---------------------------------------------------------------- the service (both sides)
+
+function definition() {
+  const encode = (value) => Buffer.from(JSON.stringify(value));
+  const decode = (bytes) => JSON.parse(bytes.toString());
+  return {
+    get: {
+      path: '/shop.Orders/Get',
+      requestStream: false,
+      responseStream: false,
+      originalName: 'get',
+      requestSerialize: encode,
+      requestDeserialize: decode,
+      responseSerialize: encode,
+      responseDeserialize: decode,
+    },
+  };
+}
+
+/** OpenTelemetry's NodeSDK with the grpc instrumentation, before grpc-js is loaded (it patches `require`). */
+async function startOtel() {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { GrpcInstrumentation } = await import('@opentelemetry/instrumentation-grpc');
+  const batch = await countingBatch();
+  const sdk = new NodeSDK({
+    serviceName: 'bench',
+    instrumentations: [new GrpcInstrumentation()],
+    spanProcessors: [batch.processor],
+    // As in Keel: empty lists, or NodeSDK would start OTLP metric and log exporters.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return batch;
+}
+
+/** grpc-js through `require`, so the OpenTelemetry contender's require hook sees it (ESM imports are not). */
+const loadGrpc = () => require('@grpc/grpc-js');
+
+// ---------------------------------------------------------------- the servers (child side)
+
+/** A grpc-js server dressed as the `node:http` server `serveChild` drives. */
+function asListener(grpc, server) {
+  let port = 0;
+  return {
+    once() {},
+    listen(_port, host, done) {
+      server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) throw error;
+        port = bound;
+        done();
+      });
+    },
+    address: () => ({ port }),
+    close(done) {
+      server.forceShutdown();
+      done();
+    },
+  };
+}
+
+const SERVERS = {
+  async bare(counter) {
+    const grpc = loadGrpc();
+    const server = new grpc.Server();
+    server.addService(definition(), {
+      get(_call, callback) {
+        counter.served++;
+        callback(null, REPLY);
+      },
+    });
+    return { server: asListener(grpc, server) };
+  },
+  async keel(counter) {
+    const batch = await countingBatch();
+    const telemetry = await keelTelemetry(batch.processor);
+    const grpc = loadGrpc();
+    const { keelServerInterceptor } = await import('@keel/grpc');
+    const server = new grpc.Server({ interceptors: [keelServerInterceptor({ telemetry })] });
+    server.addService(definition(), {
+      get(_call, callback) {
+        counter.served++;
+        callback(null, REPLY);
+      },
+    });
+    return { server: asListener(grpc, server), usage: batch.usage };
+  },
+  async otel(counter) {
+    const batch = await startOtel();
+    const grpc = loadGrpc();
+    const server = new grpc.Server();
+    server.addService(definition(), {
+      get(_call, callback) {
+        counter.served++;
+        callback(null, REPLY);
+      },
+    });
+    return { server: asListener(grpc, server), usage: batch.usage };
+  },
+};
+
+// ---------------------------------------------------------------- the clients (child side)
+
+function unaryCaller(client) {
+  return () =>
+    new Promise((resolve, reject) =>
+      client.get({ id: '42' }, (error, reply) => {
+        if (error) reject(error);
+        else if (reply.id !== '42') reject(new Error('unexpected reply'));
+        else resolve();
+      }),
+    );
+}
+
+function genericClient(grpc, address, options) {
+  const Client = grpc.makeGenericClientConstructor(definition(), 'shop.Orders');
+  return new Client(address, grpc.credentials.createInsecure(), options);
+}
+
+const CLIENTS = {
+  bare: {
+    label: 'bare grpc-js',
+    perCall: 'a generic client and server, no interceptors',
+    async build(address) {
+      const grpc = loadGrpc();
+      const client = genericClient(grpc, address, {});
+      return { call: unaryCaller(client), close: () => client.close() };
+    },
+  },
+  keel: {
+    label: 'Keel interceptors on both sides',
+    perCall:
+      'client: default pipeline (total timeout, retry with budget, ratio breaker, attempt timeout) + client span + histogram + injected metadata; server: span + histogram + log line',
+    async build(address) {
+      const batch = await countingBatch();
+      const telemetry = await keelTelemetry(batch.processor);
+      const grpc = loadGrpc();
+      const { keelClientInterceptor } = await import('@keel/grpc');
+      const interceptor = keelClientInterceptor({ name: 'orders', idempotent: true, telemetry });
+      const client = genericClient(grpc, address, { interceptors: [interceptor] });
+      return {
+        call: unaryCaller(client),
+        usage: batch.usage,
+        close: () => {
+          client.close();
+          interceptor.close();
+        },
+      };
+    },
+  },
+  otel: {
+    label: 'OpenTelemetry grpc instrumentation on both sides',
+    perCall: 'client and server spans through the instrumentation (no pipeline, no metrics, no log line)',
+    async build(address) {
+      const batch = await startOtel();
+      const grpc = loadGrpc();
+      const client = genericClient(grpc, address, {});
+      return { call: unaryCaller(client), usage: batch.usage, close: () => client.close() };
+    },
+  },
+};
+
+const cpuMicros = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** `concurrency` loops of sequential calls for `seconds`; latency in a native histogram (ns). */
+async function drive(call, seconds, concurrency) {
+  const latency = createHistogram();
+  let calls = 0;
+  const cpu0 = cpuMicros();
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(seconds * 1e9));
+  async function loop() {
+    for (let start = process.hrtime.bigint(); start < end; start = process.hrtime.bigint()) {
+      await call();
+      latency.record(process.hrtime.bigint() - start);
+      calls++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
+  const cpu = cpuMicros() - cpu0;
+  return {
+    rps: calls / (wallUs / 1e6),
+    p50: latency.percentile(50) / 1e6,
+    p99: latency.percentile(99) / 1e6,
+    calls,
+    cpuUsPerCall: cpu / calls,
+    busy: cpu / wallUs,
+  };
+}
+
+async function clientChild(id, address) {
+  const contender = await CLIENTS[id].build(address);
+  await contender.call();
+  let total = 1;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (msg) => {
+    try {
+      if (msg.type === 'run') {
+        const result = await drive(contender.call, msg.seconds, msg.concurrency);
+        total += result.calls;
+        const usage = contender.usage ? await contender.usage() : {};
+        process.send({ type: 'done', ...result, total, hooks: promiseHooksOn(), ...usage });
+      } else if (msg.type === 'stop') {
+        await contender.close();
+        process.exit(0);
+      }
+    } catch (error) {
+      process.send({ type: 'error', message: error instanceof Error ? error.stack : String(error) });
+    }
+  });
+  process.send({ type: 'ready' });
+}
+
+// ---------------------------------------------------------------- orchestration (parent side)
+
+function startClient(id, address) {
+  const child = fork(script, ['--client', id, address], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () =>
+    new Promise((resolve, reject) => {
+      const onExit = (code, signal) => reject(new Error(`${id}: exited (${signal ?? code})`));
+      child.once('exit', onExit);
+      child.once('message', (msg) => {
+        child.off('exit', onExit);
+        if (msg.type === 'error') reject(new Error(`${id}: ${msg.message}`));
+        else resolve(msg);
+      });
+    });
+  const ready = next();
+  return {
+    id,
+    ready,
+    samples: [],
+    run(seconds, concurrency) {
+      const done = next();
+      child.send({ type: 'run', seconds, concurrency });
+      return done;
+    },
+    stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      return exited.finally(() => clearTimeout(timer));
+    },
+  };
+}
+
+const serverCpu = (u) => u.cpu.user + u.cpu.system;
+
+async function runPairs({ ids, rounds, seconds, warmup, concurrency, log }) {
+  const pairs = [];
+  try {
+    // One at a time, so no pair starts (imports, JIT) while another is measured.
+    for (const id of ids) {
+      const server = await startServerChild(script, id, { execArgv: process.execArgv });
+      const client = startClient(id, `127.0.0.1:${server.port}`);
+      pairs.push({ id, server, client, samples: [] });
+      await client.ready;
+    }
+    for (const p of pairs) {
+      const w = await p.client.run(warmup, concurrency);
+      log(`warm-up ${p.id}: ${w.calls} calls, ${w.rps.toFixed(0)} calls/s`);
+    }
+    for (let round = 0; round < rounds; round++) {
+      const started = Date.now();
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[(i + round) % pairs.length];
+        const before = await p.server.usage();
+        const r = await p.client.run(seconds, concurrency);
+        const after = await p.server.usage();
+        p.samples.push({ ...r, serverCpuUsPerCall: (serverCpu(after) - serverCpu(before)) / r.calls });
+        p.final = r;
+        p.serverFinal = after;
+      }
+      log(`round ${round + 1}/${rounds}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await Promise.allSettled(pairs.flatMap((p) => [p.client.stop(), p.server.stop()]));
+    killChildren();
+  }
+  return pairs;
+}
+
+function summarise(pairs) {
+  const bare = pairs.find((c) => c.id === 'bare') ?? pairs[0];
+  const otel = pairs.find((c) => c.id === 'otel');
+  const col = (c, key) => c.samples.map((x) => x[key]);
+  const ratio = (c, base, key) => median(c.samples.map((x, i) => x[key] / base.samples[i][key]));
+  return pairs.map((c) => ({
+    id: c.id,
+    label: CLIENTS[c.id].label,
+    perCall: CLIENTS[c.id].perCall,
+    rps: median(col(c, 'rps')),
+    rpsVsBare: ratio(c, bare, 'rps'),
+    rpsVsOtel: otel === undefined ? null : ratio(c, otel, 'rps'),
+    p50Ms: median(col(c, 'p50')),
+    p99Ms: median(col(c, 'p99')),
+    clientCpuUsPerCall: median(col(c, 'cpuUsPerCall')),
+    clientCpuOverBareUs: c === bare ? 0 : pairedMedian(col(c, 'cpuUsPerCall'), col(bare, 'cpuUsPerCall')),
+    serverCpuUsPerCall: median(col(c, 'serverCpuUsPerCall')),
+    serverCpuOverBareUs:
+      c === bare ? 0 : pairedMedian(col(c, 'serverCpuUsPerCall'), col(bare, 'serverCpuUsPerCall')),
+    clientBusy: median(col(c, 'busy')),
+    hooks: c.final.hooks,
+    clientSpansPerCall: c.final.spans === undefined ? null : c.final.spans / c.final.total,
+    serverSpansPerCall:
+      c.serverFinal.spans === undefined ? null : c.serverFinal.spans / Math.max(1, c.serverFinal.served),
+    samples: c.samples,
+  }));
+}
+
+function markdown(meta, rows) {
+  const o = meta.load;
+  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
+  const out = [
+    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
+    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+    `Command: ${meta.command}`,
+    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
+    '',
+    `**Unary gRPC calls** — each contender a server process and a client process of its own, ${o.concurrency} calls in flight on one channel, JSON messages over 127.0.0.1; ` +
+      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, one at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +
+      'CPU is user + system time of each process per call.',
+    '',
+    '| contender | per call | calls/s | ÷ bare | ÷ OpenTelemetry | p50 ms | p99 ms | client CPU µs/call | over bare | server CPU µs/call | over bare | client busy | spans/call (client, server) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const spans = `${r.clientSpansPerCall?.toFixed(2) ?? '—'}, ${r.serverSpansPerCall?.toFixed(2) ?? '—'}`;
+    out.push(
+      `| ${r.label} | ${r.perCall} | ${r.rps.toFixed(0)} | ${r.rpsVsBare.toFixed(2)}× | ${r.rpsVsOtel === null ? '—' : `${r.rpsVsOtel.toFixed(2)}×`} | ` +
+        `${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.clientCpuUsPerCall.toFixed(1)} | +${r.clientCpuOverBareUs.toFixed(1)} | ` +
+        `${r.serverCpuUsPerCall.toFixed(1)} | +${r.serverCpuOverBareUs.toFixed(1)} | ${(r.clientBusy * 100).toFixed(0)} % | ${spans} |`,
+    );
+  }
+  out.push(
+    '',
+    '"Client busy" is client CPU time ÷ wall time (100 % = one core). Client and server share the 2 cores, so ' +
+      'calls/s moves with whichever side is the bottleneck; the CPU columns charge each side its own cost.',
+  );
+  return out.join('\n');
+}
+
+async function main() {
+  const log = (line) => process.stderr.write(`${line}\n`);
+  const out = option('out', join(here, 'results', 'grpc.json'));
+  const ids = selectedIds(CLIENTS);
+  const quick = flag('quick');
+  const loadOptions = quick
+    ? { rounds: 1, seconds: 0.5, warmup: 0.5, concurrency: Number(option('concurrency', 10)) }
+    : { ...loadRounds(), concurrency: Number(option('concurrency', 10)) };
+  const started = Date.now();
+  const loadStart = loadavg()[0];
+  const rows = summarise(await runPairs({ ids, ...loadOptions, log }));
+  const meta = {
+    ...runMeta(import.meta.url, [
+      'packages/adapters-grpc/src',
+      'packages/telemetry/src',
+      'packages/resilience/src',
+    ]),
+    loadStart,
+    loadEnd: loadavg()[0],
+    versions: Object.fromEntries(
+      ['@grpc/grpc-js', '@opentelemetry/sdk-node', '@opentelemetry/instrumentation-grpc'].map((p) => [
+        p,
+        versionOf(p),
+      ]),
+    ),
+    load: loadOptions,
+    durationS: (Date.now() - started) / 1000,
+  };
+  const table = markdown(meta, rows);
+  process.stdout.write(`${table}\n`);
+  if (quick) return;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ meta, contenders: rows, markdown: table }, null, 2)}\n`);
+  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+}
+
+const served = process.argv.indexOf('--serve');
+const client = process.argv.indexOf('--client');
+if (served >= 0) {
+  const id = process.argv[served + 1];
+  if (!Object.hasOwn(SERVERS, id)) throw new Error(`unknown contender ${id}`);
+  const counter = { served: 0 };
+  await serveChild(() => SERVERS[id](counter), counter);
+} else if (client >= 0) {
+  const id = process.argv[client + 1];
+  if (!Object.hasOwn(CLIENTS, id)) throw new Error(`unknown contender ${id}`);
+  await clientChild(id, process.argv[client + 2]);
+} else {
+  await main();
+}
