@@ -1,8 +1,9 @@
 import { pipeline } from '@keel/resilience';
+import { createReadiness } from '@keel/telemetry';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveness } from './liveness.js';
-import { readiness } from './readiness.js';
+import { readinessRoute } from './readiness-route.js';
 import { type Served, serve } from './testing/harness.js';
 
 let served: Served | undefined;
@@ -35,60 +36,80 @@ describe('liveness', () => {
   });
 });
 
-describe('readiness', () => {
-  it('answers 200 while every pipeline circuit is closed', async () => {
-    const res = await get(readiness({ pipelines: [aPipeline('payments'), aPipeline('inventory')] }));
+describe('readinessRoute', () => {
+  it('answers 200 with the report while the service is ready', async () => {
+    const res = await get(readinessRoute(createReadiness({ pipelines: [aPipeline('payments')] })));
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ready', notReady: [] });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      phase: 'serving',
+      notReady: [],
+      pipelines: { payments: { state: 'closed', required: false } },
+      checks: {},
+    });
   });
 
-  it('flips to 503 naming the pipeline once its circuit is isolated, and back to 200 on reset', async () => {
-    const payments = aPipeline('payments');
+  it('stays 200 while a dependency it does not require is down, reporting its open circuit', async () => {
+    const payments = aPipeline('payments-down');
+    await payments
+      .execute(() => {
+        throw new Error('payments is down');
+      })
+      .catch(() => undefined);
+    expect(payments.circuitState).toBe('open');
+    const res = await get(readinessRoute(createReadiness({ pipelines: [payments] })));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      pipelines: { 'payments-down': { state: 'open', required: false } },
+    });
+  });
+
+  it('answers 503 naming a required dependency while its circuit is isolated, and 200 again on reset', async () => {
+    const ledger = aPipeline('ledger');
     const app = express();
-    app.get('/readyz', readiness({ pipelines: [payments, aPipeline('inventory')] }));
+    app.get(
+      '/readyz',
+      readinessRoute(createReadiness({ pipelines: [{ pipeline: ledger, required: true }] })),
+    );
     served = await serve(app);
-    payments.isolate();
+    ledger.isolate();
     const down = await fetch(`${served.url}/readyz`);
     expect(down.status).toBe(503);
-    expect(await down.json()).toMatchObject({ status: 'not ready', notReady: ['payments'] });
-    payments.reset();
+    expect(await down.json()).toMatchObject({ status: 'not ready', notReady: ['ledger'] });
+    ledger.reset();
     expect((await fetch(`${served.url}/readyz`)).status).toBe(200);
   });
 
-  it('answers 503 while a circuit is open after failures', async () => {
-    const payments = aPipeline('payments-open');
-    await payments
-      .execute(() => {
-        throw new Error('down');
-      })
-      .catch(() => undefined);
-    const res = await get(readiness({ pipelines: [payments] }));
-    expect(payments.circuitState).toBe('open');
+  it('answers 503 at once when the service starts stopping', async () => {
+    const readiness = createReadiness();
+    const app = express();
+    app.get('/readyz', readinessRoute(readiness));
+    served = await serve(app);
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(200);
+    readiness.markStopping();
+    const res = await fetch(`${served.url}/readyz`);
     expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not ready', phase: 'stopping' });
   });
 
-  it.each([
-    ['returns false', () => false, 'failed'],
-    ['throws', () => Promise.reject(new Error('no db')), 'failed'],
-    ['outlives checkTimeoutMs', () => new Promise<boolean>(() => {}), 'timeout'],
-  ])('answers 503 when a check %s', async (_name, check, result) => {
-    const res = await get(readiness({ checks: { db: check }, checkTimeoutMs: 20 }));
+  it("answers 503 when one of the service's own checks fails", async () => {
+    const res = await get(readinessRoute(createReadiness({ checks: { db: () => false } })));
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ notReady: ['db'], checks: { db: result } });
+    expect(await res.json()).toMatchObject({ notReady: ['db'], checks: { db: 'failed' } });
   });
 
   it.each([
     [
-      { pipelines: 'payments' },
-      /readiness: option pipelines must be an array of pipelines, received "payments"/,
+      undefined,
+      /readinessRoute: argument readiness must be the model createReadiness\(\) returned, received undefined/,
     ],
-    [{ pipelines: [42] }, /readiness: option pipelines\[0\] must be a pipeline, received 42/],
-    [{ checks: { db: true } }, /readiness: option checks\.db must be a function, received true/],
     [
-      { checkTimeoutMs: 0 },
-      /readiness: option checkTimeoutMs must be an integer from 1 to 60000, received 0/,
+      { pipelines: [] },
+      /readinessRoute: argument readiness must be the model createReadiness\(\) returned, received an object/,
     ],
-  ])('rejects %o naming the option', (options, message) => {
-    expect(() => readiness(options as never)).toThrow(message);
+  ])('rejects %o, which is not a readiness model', (argument, message) => {
+    expect(() => readinessRoute(argument as never)).toThrow(TypeError);
+    expect(() => readinessRoute(argument as never)).toThrow(message);
   });
 });

@@ -3,5 +3,5 @@ export { type KeelOptions, keel } from './keel.js';
 export { liveness } from './liveness.js';
 export { metricsRoute } from './metrics-route.js';
 export { type RateLimitOptions, rateLimit } from './rate-limit.js';
-export { type ReadinessBody, type ReadinessCheck, type ReadinessOptions, readiness } from './readiness.js';
+export { readinessRoute } from './readiness-route.js';
 export { requestSignal } from './request-signal.js';

@@ -1,9 +1,10 @@
 // Resilience through a chain A → B → C over loopback: what B's @keel/http client decides about C's
 // answers, and what A's caller and B's readiness probe see of it.
 import { type HttpClientOptions, httpClient } from '@keel/http';
+import { createReadiness } from '@keel/telemetry';
 import express from 'express';
 import { expect, it } from 'vitest';
-import { keel, keelErrorHandler, readiness } from '../index.js';
+import { keel, keelErrorHandler, readinessRoute } from '../index.js';
 import { rawRequest, SpanKind, serve, TRACEPARENT, useE2e } from '../testing/e2e.js';
 
 const fx = useE2e();
@@ -12,7 +13,7 @@ const opened = fx.opened;
 type Answer = (res: express.Response, n: number) => void;
 
 /** A → B → C; C answers its n-th request (from 1) with `answer`; B calls C with `client` options. */
-async function chain(answer: Answer, client: Partial<HttpClientOptions> = {}) {
+async function chain(answer: Answer, client: Partial<HttpClientOptions> = {}, required = false) {
   const { telemetry } = fx.e;
   const seenByC: express.Request['headers'][] = [];
   const c = express();
@@ -27,7 +28,7 @@ async function chain(answer: Answer, client: Partial<HttpClientOptions> = {}) {
   const b = express();
   b.use(keel({ telemetry }));
   b.use(express.json());
-  b.get('/readyz', readiness({ pipelines: [toC.pipeline] }));
+  b.get('/readyz', readinessRoute(createReadiness({ pipelines: [{ pipeline: toC.pipeline, required }] })));
   b.all('/b', async (req, res) => {
     const answer = await (req.method === 'POST' ? toC.post('/c', { json: req.body }) : toC.get('/c'));
     res.status(answer.status).send(await answer.text());
@@ -75,22 +76,39 @@ it('does not retry a POST without an idempotency key: C sees it once and the 503
   expect(seenByC).toHaveLength(1);
 });
 
-it('opens B’s breaker on a failing C: B turns not ready and answers 503 without calling C', async () => {
+it('opens B’s breaker on a failing C: B answers 503 without calling C, and stays ready, reporting the open circuit', async () => {
   const { a, readyz, seenByC } = await chain((res) => res.status(500).send('broken'), {
     retry: false,
     circuitBreaker: { consecutiveFailures: 3, breakDurationMs: 60_000 },
   });
   expect((await rawRequest(readyz)).status).toBe(200);
   for (let i = 0; i < 3; i++) expect((await rawRequest(a)).status).toBe(500);
+  // B can still serve everything that does not need C: taking it out of service would turn one outage into two.
   const ready = await rawRequest(readyz);
-  expect(ready.status).toBe(503);
+  expect(ready.status).toBe(200);
   expect(JSON.parse(ready.body)).toMatchObject({
-    status: 'not ready',
-    notReady: ['c'],
-    pipelines: { c: 'open' },
+    status: 'ready',
+    notReady: [],
+    pipelines: { c: { state: 'open', required: false } },
   });
   const refused = await rawRequest(a);
   expect(refused.status).toBe(503);
   expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'KEEL_ERR_CIRCUIT_OPEN' } });
   expect(seenByC).toHaveLength(3);
+});
+
+it('turns B not ready while the breaker of C, a dependency B marked required, is open', async () => {
+  const { a, readyz } = await chain(
+    (res) => res.status(500).send('broken'),
+    { retry: false, circuitBreaker: { consecutiveFailures: 3, breakDurationMs: 60_000 } },
+    true,
+  );
+  for (let i = 0; i < 3; i++) expect((await rawRequest(a)).status).toBe(500);
+  const ready = await rawRequest(readyz);
+  expect(ready.status).toBe(503);
+  expect(JSON.parse(ready.body)).toMatchObject({
+    status: 'not ready',
+    notReady: ['c'],
+    pipelines: { c: { state: 'open', required: true } },
+  });
 });
