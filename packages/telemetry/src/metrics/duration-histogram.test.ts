@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Histogram, type OpenMetricsContentType, Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DURATION_BUCKETS, durationHistogram } from './duration-histogram.js';
 import type { InstrumentContext } from './instrument-context.js';
 
@@ -23,6 +23,18 @@ async function text(registry: Registry<OpenMetricsContentType>): Promise<string>
 }
 
 describe('durationHistogram', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('records every duration through prom-client’s public observe, so a prom-client with other internals records the same', () => {
+    const registry = openMetricsRegistry();
+    const histogram = histogramIn(registry);
+    const observe = vi.spyOn(registry.getSingleMetric('op_duration_seconds') as Histogram, 'observe');
+    for (let i = 0; i < 3; i++) histogram.record({ op: 'a' }, 0.004, TRACE_A);
+    expect(observe).toHaveBeenCalledTimes(3);
+  });
+
   it('counts every recording of a series into its count, sum and bucket', async () => {
     const registry = openMetricsRegistry();
     const histogram = histogramIn(registry);

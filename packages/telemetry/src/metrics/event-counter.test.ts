@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Counter, type OpenMetricsContentType, Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { eventCounter } from './event-counter.js';
 import type { InstrumentContext } from './instrument-context.js';
 
@@ -19,6 +19,18 @@ function openMetricsRegistry(): Registry<OpenMetricsContentType> {
 }
 
 describe('eventCounter', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('counts every event through prom-client’s public inc, so a prom-client with other internals counts the same', () => {
+    const registry = openMetricsRegistry();
+    const counter = counterIn(registry);
+    const inc = vi.spyOn(registry.getSingleMetric('op_events_total') as Counter, 'inc');
+    for (let i = 0; i < 3; i++) counter.increment({ op: 'a', event: 'success' }, TRACE_A);
+    expect(inc).toHaveBeenCalledTimes(3);
+  });
+
   it('counts each event of a series once', async () => {
     const registry = openMetricsRegistry();
     const counter = counterIn(registry);
