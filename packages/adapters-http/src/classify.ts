@@ -1,6 +1,7 @@
 import type { Outcome } from '@keel/resilience';
 import { context, createContextKey } from '@opentelemetry/api';
-import { isHttpResponse } from './response.js';
+import { isHttpStatusError, responseOf } from './errors.js';
+import { type HttpResponse, isHttpResponse } from './response.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /** Methods whose effect is the same however often they are sent (RFC 9110 §9.2.2). */
@@ -76,10 +77,34 @@ export function isTransientError(error: unknown, depth = 0): boolean {
 
 const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
 
+/** Whether the client counts a response with `status` as a failure of the dependency: 5xx, 408 and 429. */
+export function isFailureStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/**
+ * The response an outcome stands for: the result of a successful attempt, or the response a failed attempt
+ * was rejected with (the client rejects attempts whose response is a failure, see `isFailureStatus`).
+ */
+function responseIn(outcome: Outcome): Pick<HttpResponse, 'status' | 'headers'> | undefined {
+  if (outcome.ok) return isHttpResponse(outcome.result) ? outcome.result : undefined;
+  return isHttpStatusError(outcome.error) ? outcome.error : undefined;
+}
+
+/**
+ * The outcome as a classifier written for responses sees it: a response the client rejected as a failure
+ * is handed over as the result it was, so a user's `retryOn`/`failureOn`/`retryAfter` reads `result.status`.
+ */
+export function asResponseOutcome(outcome: Outcome): Outcome {
+  if (outcome.ok) return outcome;
+  const response = responseOf(outcome.error);
+  return response === undefined ? outcome : { ok: true, result: response };
+}
+
 /** The `Retry-After` of a response outcome in ms, when valid. */
 function hintOf(outcome: Outcome): number | undefined {
-  if (!outcome.ok || !isHttpResponse(outcome.result)) return undefined;
-  return parseRetryAfter(outcome.result.headers['retry-after']);
+  const response = responseIn(outcome);
+  return response === undefined ? undefined : parseRetryAfter(response.headers['retry-after']);
 }
 
 /**
@@ -94,8 +119,9 @@ export function httpRetryOn(outcome: Outcome): boolean {
 }
 
 function isRetryableOutcome(outcome: Outcome, maxRetryAfterMs: number): boolean {
-  if (!outcome.ok) return isTransientError(outcome.error);
-  if (!isHttpResponse(outcome.result) || !TRANSIENT_STATUSES.has(outcome.result.status)) return false;
+  const response = responseIn(outcome);
+  if (response === undefined) return !outcome.ok && isTransientError(outcome.error);
+  if (!TRANSIENT_STATUSES.has(response.status)) return false;
   const hint = hintOf(outcome);
   return hint === undefined || hint <= maxRetryAfterMs;
 }
@@ -119,7 +145,5 @@ export function httpRetryAfter(outcome: Outcome): number | undefined {
  */
 export function httpFailureOn(outcome: Outcome): boolean {
   if (!outcome.ok) return true;
-  if (!isHttpResponse(outcome.result)) return false;
-  const status = outcome.result.status;
-  return status >= 500 || status === 408 || status === 429;
+  return isHttpResponse(outcome.result) && isFailureStatus(outcome.result.status);
 }

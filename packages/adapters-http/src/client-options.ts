@@ -10,7 +10,7 @@ import {
 import { PIPELINE_OPTION_KEYS } from '@keel/resilience/adapter';
 import type { Telemetry } from '@keel/telemetry';
 import type { Dispatcher } from 'undici';
-import { clientRetryOn, httpFailureOn, httpRetryAfter, isReplayable } from './classify.js';
+import { asResponseOutcome, clientRetryOn, httpFailureOn, httpRetryAfter, isReplayable } from './classify.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
 import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
 import type { HttpResponse } from './response.js';
@@ -131,19 +131,31 @@ function buildPipeline(name: string, options: HttpClientOptions, maxRetryAfterMs
   if (given.retry === undefined || isPlainObject(given.retry)) {
     const retry = (given.retry ?? {}) as RetryOptions;
     const userRetryOn = retry.retryOn;
+    const userRetryAfter = retry.retryAfter;
     given.retry = {
       ...retry,
-      // Idempotency gates every classification, the user's too: a non-replayable call is sent once.
+      // Idempotency gates every classification, the user's too: a non-replayable call is sent once. A user's
+      // classifier sees a failed response as the response it is (see asResponseOutcome).
       retryOn:
         typeof userRetryOn === 'function'
-          ? (outcome) => isReplayable() && userRetryOn(outcome)
+          ? (outcome) => isReplayable() && userRetryOn(asResponseOutcome(outcome))
           : clientRetryOn(maxRetryAfterMs),
-      retryAfter: retry.retryAfter ?? httpRetryAfter,
+      retryAfter:
+        typeof userRetryAfter === 'function'
+          ? (outcome) => userRetryAfter(asResponseOutcome(outcome))
+          : (userRetryAfter ?? httpRetryAfter),
     };
   }
   if (given.circuitBreaker === undefined || isPlainObject(given.circuitBreaker)) {
     const breaker = (given.circuitBreaker ?? {}) as CircuitBreakerOptions;
-    given.circuitBreaker = { ...breaker, failureOn: breaker.failureOn ?? httpFailureOn };
+    const userFailureOn = breaker.failureOn;
+    given.circuitBreaker = {
+      ...breaker,
+      failureOn:
+        typeof userFailureOn === 'function'
+          ? (outcome) => userFailureOn(asResponseOutcome(outcome))
+          : (userFailureOn ?? httpFailureOn),
+    };
   }
   return pipeline(name, given);
 }

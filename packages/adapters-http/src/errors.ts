@@ -35,6 +35,25 @@ export function isHttpStatusError(error: unknown): error is HttpStatusError {
   );
 }
 
+const kFailedResponse = Symbol('keel.http.failedResponse');
+
+/**
+ * The rejection of an attempt whose response the client classifies as a failure ({@link isFailureStatus}):
+ * the pipeline then counts it as one everywhere (breaker, events, attempt metrics, retries, fallback). Its
+ * `body` is empty; the response rides along so the call can still resolve with it once the pipeline is done.
+ */
+export function failedResponse(client: string, method: string, response: HttpResponse): HttpStatusError {
+  const error = new HttpStatusError(client, method, response.status, response.headers, '');
+  Object.defineProperty(error, kFailedResponse, { value: response });
+  return error;
+}
+
+/** The response a {@link failedResponse} carries, or undefined for any other error. */
+export function responseOf(error: unknown): HttpResponse | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  return (error as { [kFailedResponse]?: HttpResponse })[kFailedResponse];
+}
+
 /** Reads up to 8 KiB of the body as text and discards the rest. */
 export async function statusError(
   client: string,

@@ -13,7 +13,7 @@ import {
   type ResolvedClientOptions,
   resolveClientOptions,
 } from './client-options.js';
-import { statusError } from './errors.js';
+import { responseOf, statusError } from './errors.js';
 import { type HttpRequestOptions, type PreparedRequest, prepareRequest } from './request-options.js';
 import { drain, type HttpResponse, isHttpResponse } from './response.js';
 import { type CallBodies, sendAttempt } from './send-attempt.js';
@@ -95,25 +95,27 @@ export function httpClient(options: HttpClientOptions): HttpClient {
       // Looked up per call, so a client built before startTelemetry() reports to the started telemetry.
       const telemetry = client.telemetry ?? currentTelemetry();
       const bodies: CallBodies = { latest: undefined };
-      const attempt = (ctx: ExecuteContext) => sendAttempt(agent, telemetry, prepared, bodies, ctx);
+      const attempt = (ctx: ExecuteContext) => sendAttempt(name, agent, telemetry, prepared, bodies, ctx);
       const launched =
         prepared.timeout === undefined
           ? launch(client, prepared, attempt)
           : runWithDeadline(prepared.timeout, () => launch(client, prepared, attempt));
-      return launched.then(
-        (response) => {
-          // A fallback may have answered instead of the last attempt.
-          if (bodies.latest !== undefined && bodies.latest !== response) void drain(bodies.latest.body);
-          if (prepared.throwOnError && isHttpResponse(response) && !response.ok) {
-            return statusError(name, prepared.method, response).then((error) => Promise.reject(error));
-          }
-          return response;
-        },
-        (error: unknown) => {
-          if (bodies.latest !== undefined) void drain(bodies.latest.body);
-          throw error;
-        },
-      );
+      const settle = (response: HttpResponse): HttpResponse | Promise<HttpResponse> => {
+        // A fallback may have answered instead of the last attempt.
+        if (bodies.latest !== undefined && bodies.latest !== response) void drain(bodies.latest.body);
+        if (prepared.throwOnError && isHttpResponse(response) && !response.ok) {
+          return statusError(name, prepared.method, response).then((error) => Promise.reject(error));
+        }
+        return response;
+      };
+      return launched.then(settle, (error: unknown) => {
+        // The last attempt's response was a failure (5xx, 408, 429): the pipeline counted it as one, and the
+        // caller gets the response, as for any other status.
+        const response = responseOf(error);
+        if (response !== undefined && response === bodies.latest) return settle(response);
+        if (bodies.latest !== undefined) void drain(bodies.latest.body);
+        throw error;
+      });
     } catch (error) {
       return Promise.reject(error);
     }

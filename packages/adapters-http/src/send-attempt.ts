@@ -5,6 +5,8 @@ import { startHttpClient } from '@keel/telemetry/adapter';
 import { defaultTextMapSetter } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { AttemptSignal } from './attempt-signal.js';
+import { isFailureStatus } from './classify.js';
+import { failedResponse } from './errors.js';
 import type { PreparedRequest } from './request-options.js';
 import { drain, type HttpResponse, toResponse } from './response.js';
 
@@ -17,8 +19,11 @@ export interface CallBodies {
 /**
  * One physical attempt: a client span from telemetry (which injects the context, the remaining deadline
  * and applies the egress allow-list to the real host), then the request on undici with the attempt's signal.
+ * A response the client counts as a failure (5xx, 408, 429) rejects the attempt, so the pipeline counts it
+ * as one everywhere; the call still resolves with the response (see `httpClient`).
  */
 export function sendAttempt(
+  client: string,
   dispatcher: Dispatcher,
   telemetry: Telemetry,
   request: PreparedRequest,
@@ -68,6 +73,7 @@ export function sendAttempt(
         op.end({ statusCode: data.statusCode });
         const response = toResponse(data, ctx.attempt);
         bodies.latest = response;
+        if (isFailureStatus(data.statusCode)) throw failedResponse(client, request.method, response);
         return response;
       },
       (error: unknown) => {

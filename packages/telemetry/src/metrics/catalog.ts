@@ -11,6 +11,7 @@ export type HttpClientLabel =
   | 'http_request_method'
   | 'http_response_status_code'
   | 'server_address'
+  | 'server_port'
   | 'error_type';
 /** Labels of the gRPC call duration histograms. */
 export type RpcLabel = 'rpc_system_name' | 'rpc_method' | 'rpc_status_code' | 'error_type';
@@ -35,6 +36,7 @@ const HTTP_CLIENT: readonly HttpClientLabel[] = [
   'http_request_method',
   'http_response_status_code',
   'server_address',
+  'server_port',
   'error_type',
 ];
 const RPC: readonly RpcLabel[] = ['rpc_system_name', 'rpc_method', 'rpc_status_code', 'error_type'];

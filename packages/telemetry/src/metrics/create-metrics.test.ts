@@ -4,7 +4,13 @@ import { createMetrics, SERIES_OVERFLOW_METRIC } from './create-metrics.js';
 import { DURATION_BUCKETS } from './duration-histogram.js';
 
 const HTTP_SERVER = ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'];
-const HTTP_CLIENT = ['http_request_method', 'http_response_status_code', 'server_address', 'error_type'];
+const HTTP_CLIENT = [
+  'http_request_method',
+  'http_response_status_code',
+  'server_address',
+  'server_port',
+  'error_type',
+];
 const RPC = ['rpc_system_name', 'rpc_method', 'rpc_status_code', 'error_type'];
 const MESSAGING = [
   'messaging_system',

@@ -38,6 +38,7 @@ describe('the per-metric series cap', () => {
       http_request_method: '_overflow',
       http_response_status_code: '_overflow',
       server_address: '_overflow',
+      server_port: '_overflow',
       error_type: '_overflow',
     });
   });

@@ -226,6 +226,7 @@ class ClientAttempt extends ClientContext {
     readonly op: Operation,
     readonly method: string,
     readonly hostname: string,
+    readonly port: number,
     deadline: number | undefined,
   ) {
     super(op.context, deadline);
@@ -249,6 +250,8 @@ class ClientAttempt extends ClientContext {
       {
         http_request_method: this.method,
         server_address: this.hostname,
+        // Services on one host (127.0.0.1, a sidecar's localhost) are told apart by their port.
+        server_port: this.port,
         http_response_status_code: statusCode,
         error_type: errorType,
       },
@@ -281,7 +284,7 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
   // The span's parent is the active context; the attempt's deadline is only sent on (and added to `context`).
   const op = new Operation(core.tracer, method, SpanKind.CLIENT, active, attributes);
   injectClient(core, op.context, start, hostname);
-  return new ClientAttempt(core, op, method, hostname, start.deadline);
+  return new ClientAttempt(core, op, method, hostname, port, start.deadline);
 }
 
 /** Everything to allow-listed hosts, `traceparent` alone to the others (DESIGN §6). */
