@@ -1,3 +1,5 @@
+import type { BulkheadFullError, CircuitOpenError, RateLimitedError, TimeoutError } from './errors.js';
+
 /** The policy that made a decision. `pipeline` is the call as a whole. */
 export type PolicyName =
   | 'pipeline'
@@ -9,51 +11,128 @@ export type PolicyName =
   | 'timeout'
   | 'fallback';
 
-/** What happened. */
-export type ResilienceEventKind =
-  /** a failed attempt will be retried after `delayMs` */
-  | 'retry'
-  /** retries stopped: attempts spent, or the next delay would overrun the deadline */
-  | 'give-up'
-  /** the retry budget refused a retry */
-  | 'budget-exhausted'
-  /** an attempt or the whole call ran out of time */
-  | 'timeout'
-  /** the circuit opened */
-  | 'break'
-  /** the circuit admits probes */
-  | 'half-open'
-  /** the circuit closed again */
-  | 'reset'
-  /** the circuit was isolated by hand */
-  | 'isolate'
-  /** the circuit, bulkhead or rate limiter refused a call */
-  | 'reject'
-  /** the bulkhead queued a call */
-  | 'queued'
-  /** the fallback answered for a failed call */
-  | 'fallback'
-  /** one physical attempt ended (successfully when `error` is absent) */
-  | 'attempt'
-  /** the call as a whole succeeded */
-  | 'success'
-  /** the call as a whole failed */
-  | 'failure';
-
-/** One decision of one policy, for metrics, span events and logs. */
-export interface ResilienceEvent {
+/** What every event carries. */
+interface EventBase<K extends string, P extends PolicyName> {
   readonly pipeline: string;
-  readonly policy: PolicyName;
-  readonly kind: ResilienceEventKind;
-  /** The attempt the decision concerns, from 1; 0 before the first attempt. */
+  /** The policy that decided. */
+  readonly policy: P;
+  /** What happened; narrow on it to reach the fields of that event. */
+  readonly kind: K;
+  /** The attempt the decision concerns, from 1; 0 for a decision outside any call. */
   readonly attempt: number;
   /** Seconds the decision concerns: the attempt, the call, the time a timeout allowed, or 0. */
   readonly durationS: number;
-  /** The failure that led to the decision, if any. */
+}
+
+// Declared absent rather than left out, so code handling any event can still read `e.error` and
+// `e.delayMs` (as `unknown` and `number | undefined`) without narrowing first.
+interface NoError {
+  readonly error?: undefined;
+}
+interface NoDelay {
+  readonly delayMs?: undefined;
+}
+
+/** A failed attempt (or a result `retryOn` refused) will be retried after `delayMs`. */
+export interface RetryEvent extends EventBase<'retry', 'retry'> {
+  /** The attempt's failure; absent when a result was retried. */
   readonly error?: unknown;
-  /** For `retry`: the backoff before the next attempt; for `break`: how long the circuit stays open. */
+  /** The wait before the next attempt, in ms. */
+  readonly delayMs: number;
+}
+
+/** Retries stopped: attempts spent, or the next wait would overrun the deadline. */
+export interface GiveUpEvent extends EventBase<'give-up', 'retry'> {
+  /** The last attempt's failure; absent when a result was retried. */
+  readonly error?: unknown;
+  /** The wait that would have overrun the deadline, when that was the reason. */
   readonly delayMs?: number;
 }
+
+/** The retry budget refused a retry. */
+export interface BudgetExhaustedEvent extends EventBase<'budget-exhausted', 'retry'>, NoDelay {
+  /** The last attempt's failure; absent when a result was retried. */
+  readonly error?: unknown;
+}
+
+/** An attempt (`timeout`), the call (`total-timeout`) or the inherited deadline (`pipeline`) ran out. */
+export interface TimeoutEvent
+  extends EventBase<'timeout', 'timeout' | 'total-timeout' | 'pipeline'>,
+    NoDelay {
+  readonly error: TimeoutError;
+}
+
+/** The circuit opened for `delayMs`. */
+export interface BreakEvent extends EventBase<'break', 'circuit-breaker'> {
+  /** The failure that opened it; absent when `failureOn` counted a result as one. */
+  readonly error?: unknown;
+  /** How long the circuit stays open, in ms. */
+  readonly delayMs: number;
+}
+
+/** The circuit admits probes (`half-open`), closed again (`reset`), or was isolated by hand (`isolate`). */
+export interface CircuitEvent
+  extends EventBase<'half-open' | 'reset' | 'isolate', 'circuit-breaker'>,
+    NoError,
+    NoDelay {}
+
+/** The circuit, the bulkhead or the rate limiter refused a call; `error` is what the call rejects with. */
+export type RejectEvent =
+  | (EventBase<'reject', 'circuit-breaker'> & NoDelay & { readonly error: CircuitOpenError })
+  | (EventBase<'reject', 'bulkhead'> & NoDelay & { readonly error: BulkheadFullError })
+  | (EventBase<'reject', 'rate-limit'> & NoDelay & { readonly error: RateLimitedError });
+
+/** The bulkhead queued a call. */
+export interface QueuedEvent extends EventBase<'queued', 'bulkhead'>, NoError, NoDelay {}
+
+/** The fallback answered for a failed call. */
+export interface FallbackEvent extends EventBase<'fallback', 'fallback'>, NoDelay {
+  /** The failure it answered for. */
+  readonly error: unknown;
+}
+
+/** One physical attempt ended: successfully when `error` is absent. */
+export interface AttemptEvent extends EventBase<'attempt', 'pipeline'>, NoDelay {
+  readonly error?: unknown;
+}
+
+/** The call as a whole succeeded. */
+export interface SuccessEvent extends EventBase<'success', 'pipeline'>, NoError, NoDelay {}
+
+/** The call as a whole failed. */
+export interface FailureEvent extends EventBase<'failure', 'pipeline'>, NoDelay {
+  /** What the call rejects with. */
+  readonly error: unknown;
+}
+
+/**
+ * One decision of one policy, for metrics, span events and logs: a union discriminated on `kind` (and,
+ * for `reject`, on `policy`), so a handler narrows to exactly the fields of that event.
+ *
+ * @example
+ * payments.onEvent((e) => {
+ *   if (e.kind === 'retry') console.log(`retrying in ${e.delayMs} ms`); // delayMs: number
+ * });
+ */
+export type ResilienceEvent =
+  | RetryEvent
+  | GiveUpEvent
+  | BudgetExhaustedEvent
+  | TimeoutEvent
+  | BreakEvent
+  | CircuitEvent
+  | RejectEvent
+  | QueuedEvent
+  | FallbackEvent
+  | AttemptEvent
+  | SuccessEvent
+  | FailureEvent;
+
+/** What happened: the `kind` of a `ResilienceEvent`. */
+export type ResilienceEventKind = ResilienceEvent['kind'];
+
+/** The event of one kind, e.g. `ResilienceEventOf<'retry'>`. */
+export type ResilienceEventOf<K extends ResilienceEventKind> = Extract<ResilienceEvent, { kind: K }>;
 
 /** A function that removes what it was returned for. */
 export type Disposer = () => void;

@@ -24,11 +24,24 @@ export {
   TimeoutError,
 } from './errors.js';
 export type {
+  AttemptEvent,
+  BreakEvent,
+  BudgetExhaustedEvent,
+  CircuitEvent,
   Disposer,
+  FailureEvent,
+  FallbackEvent,
+  GiveUpEvent,
   PolicyName,
+  QueuedEvent,
+  RejectEvent,
   ResilienceEvent,
   ResilienceEventKind,
+  ResilienceEventOf,
   ResilienceListener,
+  RetryEvent,
+  SuccessEvent,
+  TimeoutEvent,
 } from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
 export type { ExecuteContext } from './internal/scope.js';

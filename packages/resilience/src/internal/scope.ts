@@ -1,4 +1,4 @@
-import type { EventChannel, PolicyName, ResilienceEventKind } from '../events.js';
+import type { EventChannel, PolicyName, ResilienceEvent, ResilienceEventKind } from '../events.js';
 
 /** Something that must hear when a scope is aborted: a child scope, a race, a sleep, a queue entry. */
 export interface AbortListener {
@@ -143,9 +143,10 @@ export class Call extends Scope {
     if (!this.events.active) return;
     const pipeline = this.pipeline;
     const attempt = this.attemptNumber;
+    // The policies pass the fields their kind of event has (see `ResilienceEvent`); this builds it.
     // The success path's events (an attempt, the call) carry neither: one literal, no spread temporaries.
     if (error === undefined && delayMs === undefined) {
-      this.events.emit({ pipeline, policy, kind, attempt, durationS });
+      this.events.emit({ pipeline, policy, kind, attempt, durationS } as ResilienceEvent);
       return;
     }
     this.events.emit({
@@ -156,6 +157,6 @@ export class Call extends Scope {
       durationS,
       ...(error === undefined ? {} : { error }),
       ...(delayMs === undefined ? {} : { delayMs }),
-    });
+    } as ResilienceEvent);
   }
 }
