@@ -55,6 +55,23 @@ describe('startTelemetry', () => {
     );
   });
 
+  it('counts dropped inbound context by header and reason in /metrics, without a log line per request', async () => {
+    const before = lines.length;
+    for (let i = 0; i < 3; i++) {
+      startHttpServer(telemetry, {
+        carrier: { traceparent: 'garbage', 'x-correlation-id': 'bad id' },
+        getter: defaultTextMapGetter,
+        method: 'GET',
+      });
+    }
+    const text = await telemetry.metricsText();
+    expect(text).toContain('keel_inbound_context_dropped_total{header="traceparent",reason="invalid"} 3');
+    expect(text).toContain(
+      'keel_inbound_context_dropped_total{header="x-correlation-id",reason="invalid"} 3',
+    );
+    expect(lines.length).toBe(before);
+  });
+
   it('installs the Keel propagator globally, so correlation IDs cross hops through the plain API', () => {
     const ctx = propagation.extract(context.active(), { 'x-correlation-id': 'corr-9' }, defaultTextMapGetter);
     const out: Record<string, string> = {};

@@ -8,8 +8,13 @@ import { observePipeline } from './bridge/observe-pipeline.js';
 import { createLogger } from './logging/index.js';
 import { createMetrics, type KeelMetrics } from './metrics/index.js';
 import type { OperationCore } from './operations/core.js';
-import { type KeelPropagator, keelPropagator } from './propagation/propagator.js';
+import {
+  type DroppedContextListener,
+  type KeelPropagator,
+  keelPropagator,
+} from './propagation/propagator.js';
 import { assertSameStart, checkTelemetryOptions } from './start-telemetry-options.js';
+import { exportFailureReporter } from './tracing/export-failures.js';
 import { startTracing, type TraceStore } from './tracing/index.js';
 
 /** Options of `startTelemetry`; everything but `serviceName` has a default, and `OTEL_*` variables apply. */
@@ -107,8 +112,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     return existing;
   }
   const serviceName = process.env.OTEL_SERVICE_NAME || options.serviceName;
+  const logger = createLogger({
+    serviceName,
+    ...(options.logLevel === undefined ? {} : { level: options.logLevel }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const metrics = createMetrics({
+    defaultMetrics: options.processMetrics !== false,
+    ...(options.seriesLimit === undefined ? {} : { seriesLimit: options.seriesLimit }),
+  });
   const propagator = keelPropagator({
     randomTraceIds: true,
+    onDropped: droppedContextCounter(metrics),
     ...(options.correlationHeader === undefined ? {} : { correlationHeader: options.correlationHeader }),
   });
   const tracing = startTracing({
@@ -117,21 +132,15 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
     ...(options.traceStore === undefined ? {} : { traceStore: options.traceStore }),
     ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+    onExportFailure: exportFailureReporter(metrics, logger),
     propagator,
   });
   ensureContextManager();
   const handle = assemble({
     serviceName,
     propagator,
-    logger: createLogger({
-      serviceName,
-      ...(options.logLevel === undefined ? {} : { level: options.logLevel }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-    }),
-    metrics: createMetrics({
-      defaultMetrics: options.processMetrics !== false,
-      ...(options.seriesLimit === undefined ? {} : { seriesLimit: options.seriesLimit }),
-    }),
+    logger,
+    metrics,
     propagateTo: options.propagateTo,
     autoObserve: options.observePipelines !== false,
     traces: tracing.store,
@@ -173,17 +182,23 @@ let detached: Telemetry | undefined;
 function detachedTelemetry(): Telemetry {
   ensureContextManager();
   const serviceName = process.env.OTEL_SERVICE_NAME || 'unknown_service:node';
+  const metrics = createMetrics({ defaultMetrics: false });
   return assemble({
     serviceName,
-    propagator: keelPropagator(),
+    propagator: keelPropagator({ onDropped: droppedContextCounter(metrics) }),
     logger: createLogger({ serviceName }),
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     propagateTo: undefined,
     autoObserve: false,
     traces: undefined,
     forceFlush: async () => {},
     stop: async () => {},
   });
+}
+
+/** Counts dropped inbound context in `keel_inbound_context_dropped_total{header,reason}`. */
+function droppedContextCounter(metrics: KeelMetrics): DroppedContextListener {
+  return (header, reason) => metrics.inboundContextDropped.increment({ header, reason });
 }
 
 interface Parts {

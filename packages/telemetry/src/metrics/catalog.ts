@@ -109,3 +109,20 @@ export const resilienceAttemptDuration: InstrumentDefinition<ResilienceAttemptLa
   help: 'Duration of each attempt a resilience pipeline makes.',
   labelNames: ['pipeline', 'outcome'],
 };
+/** Labels of `keel_inbound_context_dropped_total`. */
+export type DroppedContextLabel = 'header' | 'reason';
+/** Labels of `keel_telemetry_export_failures_total`. */
+export type ExportFailureLabel = 'signal';
+
+/** Definition of `keel_inbound_context_dropped_total`. */
+export const inboundContextDropped: InstrumentDefinition<DroppedContextLabel> = {
+  name: 'keel_inbound_context_dropped_total',
+  help: 'Inbound context headers dropped or replaced because they were invalid or over their limits.',
+  labelNames: ['header', 'reason'],
+};
+/** Definition of `keel_telemetry_export_failures_total`. */
+export const telemetryExportFailures: InstrumentDefinition<ExportFailureLabel> = {
+  name: 'keel_telemetry_export_failures_total',
+  help: 'Telemetry exports that failed; the data of a failed export is lost.',
+  labelNames: ['signal'],
+};

@@ -36,6 +36,8 @@ export interface KeelMetrics {
   readonly messagingSent: EventCounter<catalog.MessagingLabel>;
   readonly resilienceEvents: EventCounter<catalog.ResilienceEventLabel>;
   readonly resilienceAttemptDuration: DurationHistogram<catalog.ResilienceAttemptLabel>;
+  readonly inboundContextDropped: EventCounter<catalog.DroppedContextLabel>;
+  readonly telemetryExportFailures: EventCounter<catalog.ExportFailureLabel>;
   /** Exports a pipeline's circuit, bulkhead and budget gauges, read at each scrape; returns the remover. */
   addPipelineGauges(source: PipelineGaugeSource): () => void;
   /** Renders a scrape: OpenMetrics with exemplars when `accept` asks for it, Prometheus text 0.0.4 otherwise. */
@@ -88,6 +90,8 @@ export function createMetrics(options: MetricsOptions = {}): KeelMetrics {
     messagingSent: eventCounter(context, catalog.messagingSent),
     resilienceEvents: eventCounter(context, catalog.resilienceEvents),
     resilienceAttemptDuration: durationHistogram(context, catalog.resilienceAttemptDuration),
+    inboundContextDropped: eventCounter(context, catalog.inboundContextDropped),
+    telemetryExportFailures: eventCounter(context, catalog.telemetryExportFailures),
     addPipelineGauges: pipelineGauges(context),
     async metricsText(accept) {
       const format = negotiateFormat(accept);

@@ -9,7 +9,13 @@ import {
   type TextMapSetter,
   trace,
 } from '@opentelemetry/api';
-import { BAGGAGE_HEADER, BAGGAGE_MAX_BYTES, parseBaggage, serializeBaggage } from './baggage.js';
+import {
+  BAGGAGE_HEADER,
+  BAGGAGE_MAX_BYTES,
+  BAGGAGE_MAX_MEMBERS,
+  parseBaggage,
+  serializeBaggage,
+} from './baggage.js';
 import { first, joined } from './carrier-values.js';
 import { getCorrelationId, isValidCorrelationId, setCorrelationId } from './correlation.js';
 import {
@@ -21,7 +27,13 @@ import {
 } from './deadline-header.js';
 import { rememberExtractedTrace, withRandomFlag } from './random-trace.js';
 import { formatTraceparent, parseTraceparent, TRACEPARENT_HEADER } from './traceparent.js';
-import { parseTracestate, TRACESTATE_HEADER, TRACESTATE_MAX_LENGTH, tracestateHeader } from './tracestate.js';
+import {
+  parseTracestate,
+  TRACESTATE_HEADER,
+  TRACESTATE_MAX_LENGTH,
+  TRACESTATE_MAX_MEMBERS,
+  tracestateHeader,
+} from './tracestate.js';
 
 /** Options of {@link keelPropagator}. */
 export interface KeelPropagatorOptions {
@@ -36,6 +48,35 @@ export interface KeelPropagatorOptions {
    * (time-based IDs, for one). @default false; `startTelemetry` turns it on for the SDK it starts
    */
   randomTraceIds?: boolean;
+  /**
+   * Told each time inbound context is dropped or replaced: a `traceparent`, `tracestate`, `baggage` or
+   * correlation ID header that was present but invalid or over its limits. `startTelemetry` counts these in
+   * `keel_inbound_context_dropped_total`. Called on the request path: keep it cheap, and log nothing per call.
+   */
+  onDropped?: DroppedContextListener;
+}
+
+/** Why inbound context was dropped: it broke the grammar, or it was over a size or member limit. */
+export type DroppedContextReason = 'invalid' | 'too_large';
+
+/** Told which header was dropped and why; `header` is one of the propagator's fields. */
+export type DroppedContextListener = (header: string, reason: DroppedContextReason) => void;
+
+/** Non-empty members of a list header, counted only once a parser has refused it. */
+function members(value: string): number {
+  let count = 0;
+  for (const member of value.split(',')) if (member.trim() !== '') count += 1;
+  return count;
+}
+
+/** Why a list header the parser refused was dropped; `undefined` when there was nothing to keep. */
+function listDropReason(raw: unknown, value: string | undefined, maxChars: number, maxMembers: number) {
+  if (raw === undefined) return undefined;
+  if (value === undefined) return Array.isArray(raw) ? 'too_large' : 'invalid';
+  if (value.length > maxChars) return 'too_large';
+  const count = members(value);
+  if (count === 0) return undefined;
+  return count > maxMembers ? 'too_large' : 'invalid';
 }
 
 /** What {@link KeelPropagator.extractEdge} returns: a context without the caller's trace, and that trace. */
@@ -77,6 +118,7 @@ export class KeelPropagator implements TextMapPropagator {
   readonly #correlationHeader: string;
   readonly #fields: readonly string[];
   readonly #randomTraceIds: boolean;
+  readonly #onDropped: DroppedContextListener | undefined;
 
   /** Resolves and validates `options` once; see {@link keelPropagator}. */
   constructor(options: KeelPropagatorOptions = {}) {
@@ -88,6 +130,12 @@ export class KeelPropagator implements TextMapPropagator {
       );
     }
     this.#randomTraceIds = options.randomTraceIds === true;
+    if (options.onDropped !== undefined && typeof options.onDropped !== 'function') {
+      throw new TypeError(
+        `keelPropagator: options.onDropped must be a function, received ${String(options.onDropped)}`,
+      );
+    }
+    this.#onDropped = options.onDropped;
   }
 
   /** The header carrying the correlation ID, lowercase. */
@@ -140,7 +188,13 @@ export class KeelPropagator implements TextMapPropagator {
     let next = this.#extractLocal(ctx, carrier, getter);
     const remote = this.#remote(carrier, getter);
     if (remote !== undefined) next = rememberExtractedTrace(trace.setSpanContext(next, remote), remote);
-    const baggage = parseBaggage(joined(getter.get(carrier, BAGGAGE_HEADER), BAGGAGE_MAX_BYTES));
+    const raw = getter.get(carrier, BAGGAGE_HEADER);
+    const value = joined(raw, BAGGAGE_MAX_BYTES);
+    const baggage = parseBaggage(value);
+    if (baggage === undefined && raw !== undefined && this.#onDropped !== undefined) {
+      const reason = listDropReason(raw, value, BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBERS);
+      if (reason !== undefined) this.#onDropped(BAGGAGE_HEADER, reason);
+    }
     return baggage === undefined ? next : propagation.setBaggage(next, baggage);
   }
 
@@ -159,17 +213,37 @@ export class KeelPropagator implements TextMapPropagator {
   }
 
   #remote(carrier: unknown, getter: TextMapGetter): SpanContext | undefined {
-    const parent = parseTraceparent(first(getter.get(carrier, TRACEPARENT_HEADER)));
-    if (parent === undefined) return undefined;
+    const rawParent = first(getter.get(carrier, TRACEPARENT_HEADER));
+    const parent = parseTraceparent(rawParent);
+    if (parent === undefined) {
+      if (rawParent !== undefined && rawParent !== '') this.#onDropped?.(TRACEPARENT_HEADER, 'invalid');
+      return undefined;
+    }
     // tracestate is read only after traceparent parsed, as the spec requires.
-    const traceState = parseTracestate(joined(getter.get(carrier, TRACESTATE_HEADER), TRACESTATE_MAX_LENGTH));
+    const rawState = getter.get(carrier, TRACESTATE_HEADER);
+    const state = joined(rawState, TRACESTATE_MAX_LENGTH);
+    const traceState = parseTracestate(state);
+    if (traceState === undefined && rawState !== undefined && this.#onDropped !== undefined) {
+      const reason = listDropReason(rawState, state, TRACESTATE_MAX_LENGTH, TRACESTATE_MAX_MEMBERS);
+      if (reason !== undefined) this.#onDropped(TRACESTATE_HEADER, reason);
+    }
     return traceState === undefined ? parent : { ...parent, traceState };
+  }
+
+  /** Reports an invalid correlation ID that was sent (an empty or absent one is simply replaced). */
+  #droppedId(header: string, value: unknown): void {
+    if (value === undefined || value === '' || this.#onDropped === undefined) return;
+    this.#onDropped(header, typeof value === 'string' && value.length > 128 ? 'too_large' : 'invalid');
   }
 
   #extractLocal(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     let next = ctx;
     let correlationId = first(getter.get(carrier, this.#correlationHeader));
-    if (!isValidCorrelationId(correlationId)) correlationId = first(getter.get(carrier, REQUEST_ID_HEADER));
+    if (!isValidCorrelationId(correlationId)) {
+      this.#droppedId(this.#correlationHeader, correlationId);
+      correlationId = first(getter.get(carrier, REQUEST_ID_HEADER));
+      if (!isValidCorrelationId(correlationId)) this.#droppedId(REQUEST_ID_HEADER, correlationId);
+    }
     // An invalid or absent ID is left unset: the server operation helper generates a fresh one.
     if (isValidCorrelationId(correlationId)) next = setCorrelationId(next, correlationId);
     // setDeadline keeps the earlier instant, so the stricter of both headers (and of `ctx`) wins.
