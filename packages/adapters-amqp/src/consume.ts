@@ -81,6 +81,28 @@ const KNOWN = [
   'retryOn',
 ] as const;
 
+// The core's scope reads its logger and signal lazily; delegate rather than copy, so they stay lazy.
+class AmqpScope implements AmqpMessageScope {
+  readonly #scope: MessageScope;
+  readonly message: ConsumeMessage;
+  constructor(scope: MessageScope, message: ConsumeMessage) {
+    this.#scope = scope;
+    this.message = message;
+  }
+  get logger() {
+    return this.#scope.logger;
+  }
+  get signal() {
+    return this.#scope.signal;
+  }
+  get attempt() {
+    return this.#scope.attempt;
+  }
+  get correlationId() {
+    return this.#scope.correlationId;
+  }
+}
+
 const MAX_ID = 128;
 const ignore = (): void => {};
 
@@ -261,7 +283,7 @@ export async function consume<T = unknown>(
           },
         },
         policy,
-        (scope) => handler(decode(message), { ...scope, message }),
+        (scope) => handler(decode(message), new AmqpScope(scope, message)),
       );
       if (stopping.signal.aborted && verdict.action !== 'ack') {
         // Cancelled by shutdown, not failed: back to the queue for the next instance, no attempt spent.

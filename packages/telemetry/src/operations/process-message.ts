@@ -55,7 +55,54 @@ export interface ReceivedMessage<C> extends MessagingDestination {
   readonly signal?: AbortSignal;
 }
 
-const ignore = (): void => {};
+/**
+ * The scope a handler gets. The logger and the signal are made when the handler first reads them: a
+ * handler that logs nothing and never passes its signal on costs neither a child logger nor an
+ * AbortController per message.
+ */
+class Scope implements MessageScope {
+  readonly attempt: number;
+  readonly correlationId: string;
+  readonly #parent: Logger;
+  readonly #destination: string;
+  readonly #messageId: string | undefined;
+  #logger: Logger | undefined;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  constructor(parent: Logger, message: ReceivedMessage<unknown>, attempt: number, correlationId: string) {
+    this.#parent = parent;
+    this.#destination = message.destination;
+    this.#messageId = message.messageId;
+    this.attempt = attempt;
+    this.correlationId = correlationId;
+  }
+
+  get logger(): Logger {
+    if (this.#logger === undefined) {
+      const bindings: Record<string, string> = { messaging_destination_name: this.#destination };
+      if (this.#messageId !== undefined) bindings.messaging_message_id = this.#messageId;
+      this.#logger = this.#parent.child(bindings);
+    }
+    return this.#logger;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
 
 /** The verdict for a delivery that failed with `error`, under `policy`. */
 export function judgeFailure(policy: MessagePolicy, attempt: number, error: unknown): MessageVerdict {
@@ -91,35 +138,27 @@ export async function processMessage<C>(
 ): Promise<MessageVerdict> {
   const attempt = message.attempt ?? 1;
   const op = startConsumer(core, message);
-  const controller = new AbortController();
+  const scope = new Scope(core.logger, message, attempt, op.correlationId ?? '');
   const outer = message.signal;
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
-  const bindings: Record<string, string> = { messaging_destination_name: message.destination };
-  if (message.messageId !== undefined) bindings.messaging_message_id = message.messageId;
-  const logger = core.logger.child(bindings);
-  const scope: MessageScope = {
-    logger,
-    signal: controller.signal,
-    attempt,
-    correlationId: op.correlationId ?? '',
-  };
   let timer: NodeJS.Timeout | undefined;
+  let onOuterAbort: (() => void) | undefined;
   let error: unknown;
   let failed = false;
   try {
     const work = op.run(() => handler(scope));
     if (typeof (work as PromiseLike<unknown> | undefined)?.then === 'function') {
-      const pending = Promise.resolve(work);
-      pending.then(undefined, ignore);
       await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => {
-          const timeout = new TimeoutError(policy.timeoutMs, 'attempt');
-          controller.abort(timeout);
-          reject(timeout);
-        }, policy.timeoutMs);
-        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-        pending.then(() => resolve(), reject);
+        const stop = (reason: unknown) => {
+          scope.abort(reason);
+          reject(reason);
+        };
+        timer = setTimeout(stop, policy.timeoutMs, new TimeoutError(policy.timeoutMs, 'attempt'));
+        if (outer !== undefined) {
+          onOuterAbort = () => stop(outer.reason);
+          if (outer.aborted) onOuterAbort();
+          else outer.addEventListener('abort', onOuterAbort, { once: true });
+        }
+        (work as PromiseLike<unknown>).then(() => resolve(), reject);
       });
     }
   } catch (caught) {
@@ -127,12 +166,12 @@ export async function processMessage<C>(
     error = caught ?? new Error('message handler failed without an error');
   } finally {
     if (timer !== undefined) clearTimeout(timer);
-    outer?.removeEventListener('abort', onOuterAbort);
+    if (onOuterAbort !== undefined) outer?.removeEventListener('abort', onOuterAbort);
   }
   const verdict: MessageVerdict = failed ? judgeFailure(policy, attempt, error) : { action: 'ack', attempt };
   if (verdict.action !== 'ack') {
     op.run(() =>
-      logger.warn(
+      scope.logger.warn(
         {
           messaging_attempt: attempt,
           error_type: errorType(error),
