@@ -55,9 +55,9 @@ async function chain(burnMs: number) {
     },
   });
   open.push(serverB);
-  const clientB = echoClient(serverB.address, {
-    interceptors: [keelClientInterceptor({ name: 'b', telemetry: t.telemetry })],
-  });
+  const toB = keelClientInterceptor({ name: 'b', telemetry: t.telemetry });
+  open.push(toB);
+  const clientB = echoClient(serverB.address, { interceptors: [toB] });
   open.push(clientB);
   return { b, c, clientB };
 }
