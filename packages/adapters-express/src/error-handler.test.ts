@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import { httpClient } from '@keel/http';
 import {
   BulkheadFullError,
   CancelledError,
@@ -6,7 +8,7 @@ import {
   TimeoutError,
 } from '@keel/resilience';
 import express from 'express';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { keelErrorHandler } from './error-handler.js';
 import { keel } from './keel.js';
 import { useHarness } from './testing/harness.js';
@@ -29,6 +31,68 @@ async function failingWith(
   const served = await fixture.serve(app);
   return `${served.url}/orders/1`;
 }
+
+/** A loopback port nothing listens on: bound once by the system, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const clients: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+});
+
+/** An app whose one route calls `baseUrl` through a Keel HTTP client, after its retries. */
+async function callingDownstream(baseUrl: string): Promise<string> {
+  const client = httpClient({
+    name: 'payments',
+    baseUrl,
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    throwOnError: true,
+  });
+  clients.push(client);
+  const app = express();
+  app.use(keel({ telemetry: fixture.h.telemetry }));
+  app.get('/checkout', async (_req, res) => {
+    const charge = await client.get('/charges/1');
+    res.json(await charge.json());
+  });
+  app.use(keelErrorHandler());
+  return `${(await fixture.serve(app)).url}/checkout`;
+}
+
+describe('keelErrorHandler and a failing dependency', () => {
+  it('answers 502 KEEL_ERR_DOWNSTREAM_FAILED when the dependency cannot be reached, with no stack logged', async () => {
+    const res = await fetch(await callingDownstream(`http://127.0.0.1:${await closedPort()}`));
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({
+      error: { code: 'KEEL_ERR_DOWNSTREAM_FAILED', message: expect.any(String) },
+    });
+    const [span] = await fixture.h.serverSpans();
+    expect(span?.attributes['http.response.status_code']).toBe(502);
+    expect(span?.attributes['error.type']).toBe('ECONNREFUSED');
+    expect(fixture.h.lines.some((l) => l.msg === 'unhandled error')).toBe(false);
+  });
+
+  it('answers 502 when the dependency keeps answering 503', async () => {
+    const upstream = express();
+    let calls = 0;
+    upstream.get('/charges/:id', (_req, res) => {
+      calls++;
+      res.status(503).send('down for maintenance at db-7.internal');
+    });
+    const res = await fetch(await callingDownstream((await fixture.serve(upstream)).url));
+    const text = await res.text();
+    expect(res.status).toBe(502);
+    expect(JSON.parse(text).error.code).toBe('KEEL_ERR_DOWNSTREAM_FAILED');
+    expect(text).not.toContain('db-7');
+    expect(calls).toBe(2);
+  });
+});
 
 describe('keelErrorHandler', () => {
   it.each([

@@ -1,7 +1,5 @@
-import { outcomeStatus } from '@keel/telemetry/adapter';
+import { answerHttpError } from '@keel/telemetry/adapter';
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
-import { requestState } from './internal/request-state.js';
-import { sendJson, sendOutcome } from './internal/respond.js';
 import { checkOptions, received } from './internal/validate.js';
 
 /** Options of {@link keelErrorHandler}. */
@@ -17,9 +15,10 @@ export interface KeelErrorHandlerOptions {
 const KNOWN = ['unhandled'] as const;
 
 /**
- * Answers Keel outcomes through the one shared table (timeout 504, circuit open and bulkhead full 503,
- * rate limited 429, each with `Retry-After` when one applies; cancelled 499) with a small JSON body
- * `{ error: { code, message } }`, and hands the error to the request's span. Install it last.
+ * Answers Keel outcomes through telemetry's one outcome table (timeout 504; circuit open and bulkhead
+ * full 503; rate limited 429, each with `Retry-After` when one applies; a dependency that could not be
+ * reached or kept failing 502; cancelled 499) with a small JSON body `{ error: { code, message } }`, and
+ * hands the error to the request's span. Install it last.
  *
  * @example
  * app.use(keelErrorHandler({ unhandled: 'respond' }));
@@ -31,30 +30,12 @@ export function keelErrorHandler(options?: KeelErrorHandlerOptions): ErrorReques
       `keelErrorHandler: option unhandled must be 'next' or 'respond', received ${received(opts.unhandled)}`,
     );
   }
-  const respond = opts.unhandled === 'respond';
+  const unhandled = opts.unhandled === 'respond' ? 'respond' : 'pass';
 
   // Four parameters: that is how Express recognises an error handler.
-  return function keelErrorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
-    const state = requestState(req);
-    if (state !== undefined) state.error = error;
-    // Too late to answer: Express's own handler closes the connection.
-    if (res.headersSent) {
-      next(error);
-      return;
-    }
-    const status = outcomeStatus(error);
-    if (status !== undefined) {
-      sendOutcome(res, (error as { code: Parameters<typeof sendOutcome>[1] }).code, status);
-      return;
-    }
-    if (!respond) {
-      next(error);
-      return;
-    }
-    const logger = state?.telemetry.logger;
-    const log = () => logger?.error({ err: error }, 'unhandled error');
-    if (state === undefined) log();
-    else state.op.run(log);
-    sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error.' } });
+  return function keelErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+    // Not answered (a response already begun, or an error left to the next handler): Express's own
+    // handler closes the connection or answers it.
+    if (!answerHttpError(res, error, unhandled)) next(error);
   };
 }

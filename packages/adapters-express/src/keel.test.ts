@@ -153,6 +153,118 @@ describe('keel() span and route', () => {
     expect(after.join('\n')).toMatch(/http_route="\/items\/:id"/);
     expect(after.join('\n')).not.toMatch(/\/(items|unknown)\/\d/);
   }, 60_000);
+  it('enters a mount under the prefix it extends, not under a sibling mount that came before', async () => {
+    const a = app();
+    a.use('/api', (_req, _res, next) => {
+      next();
+    });
+    const v1 = express.Router();
+    v1.get('/orders/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    a.use('/api/v1', v1);
+    const url = await start(a);
+    expect(await routeTwice(url, '/api/v1/orders/7')).toEqual(['/api/v1/orders/:id', '/api/v1/orders/:id']);
+  });
+
+  it('labels requests without their raw path when Express stops setting req.baseUrl and req.route as assumed', async () => {
+    const a = express();
+    // Stands in for an Express whose router no longer assigns either: from here on both read as unset.
+    a.use((req, _res, next) => {
+      for (const name of ['baseUrl', 'route']) {
+        Object.defineProperty(req, name, { configurable: true, get: () => undefined, set: () => {} });
+      }
+      next();
+    });
+    a.use(keel({ telemetry: fixture.h.telemetry }));
+    const tenant = express.Router();
+    tenant.get('/orders/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    a.use('/tenants/:tenant', tenant);
+    const url = await start(a);
+    expect((await fetch(`${url}/tenants/acme/orders/7`)).status).toBe(204);
+    const [span] = await fixture.h.serverSpans();
+    expect(span?.name).toBe('GET');
+    const metrics = await fixture.h.telemetry.metricsText();
+    expect(`${JSON.stringify(span?.attributes)}\n${metrics}`).not.toMatch(/acme|orders\/7/);
+  });
+});
+
+describe('keel() probes and ignored paths', () => {
+  function probed(options: Parameters<typeof keel>[0] = {}): express.Express {
+    const a = app(options);
+    a.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    a.get('/readyz', (_req, res) => {
+      res.status(503).json({ status: 'not ready' });
+    });
+    a.get('/metrics', (_req, res) => {
+      res.send('# EOF');
+    });
+    a.get(['/internal/ping', '/orders/:id'], (_req, res) => {
+      res.sendStatus(204);
+    });
+    return a;
+  }
+
+  it('traces and logs no probe or scrape, not even a readiness probe answering 503', async () => {
+    const url = await start(probed());
+    for (const path of ['/healthz', '/readyz', '/readyz/', '/metrics?name[]=up', '/orders/1']) {
+      await (await fetch(`${url}${path}`)).arrayBuffer();
+    }
+    const spans = await fixture.h.serverSpans();
+    expect(spans.map((s) => s.name)).toEqual(['GET /orders/:id']);
+    const logged = fixture.h.lines.filter((l) => l.msg === 'request completed');
+    expect(logged.map((l) => (l.http as { route?: string }).route)).toEqual(['/orders/:id']);
+    expect(await fixture.h.telemetry.metricsText()).not.toMatch(/http_route="\/(healthz|readyz|metrics)"/);
+  });
+
+  it('takes the paths in ignore out of tracing as well', async () => {
+    const url = await start(probed({ ignore: ['/internal/ping'] }));
+    await (await fetch(`${url}/internal/ping`)).arrayBuffer();
+    await (await fetch(`${url}/orders/2`)).arrayBuffer();
+    const spans = await fixture.h.serverSpans();
+    expect(spans.map((s) => s.name)).toEqual(['GET /orders/:id']);
+  });
+});
+
+describe('keel() access log', () => {
+  function logged(): Record<string, unknown> | undefined {
+    return fixture.h.lines.find((l) => l.msg === 'request completed');
+  }
+
+  it('carries the request path without its query string, so a 404 can be traced to its URL', async () => {
+    const url = await start(app());
+    expect((await fetch(`${url}/no/such/page-42?token=secret`)).status).toBe(404);
+    await fixture.h.serverSpans();
+    expect(logged()).toMatchObject({ url: { path: '/no/such/page-42' }, http: { status_code: 404 } });
+    expect(JSON.stringify(logged())).not.toContain('secret');
+    expect(await fixture.h.telemetry.metricsText()).not.toContain('page-42');
+  });
+
+  it('keeps route templates in metric labels while the log line has the path', async () => {
+    const a = app();
+    a.get('/orders/:id', (_req, res) => {
+      res.sendStatus(204);
+    });
+    const url = await start(a);
+    await fetch(`${url}/orders/977`);
+    await fixture.h.serverSpans();
+    expect(logged()).toMatchObject({ url: { path: '/orders/977' }, http: { route: '/orders/:id' } });
+    const metrics = await fixture.h.telemetry.metricsText();
+    expect(metrics).toMatch(/http_route="\/orders\/:id"/);
+    expect(metrics).not.toContain('977');
+  });
+
+  it('cuts a long path to 256 characters', async () => {
+    const url = await start(app());
+    await fetch(`${url}/${'a'.repeat(2_000)}`);
+    await fixture.h.serverSpans();
+    const path = (logged()?.url as { path?: string } | undefined)?.path;
+    expect(path).toBe(`/${'a'.repeat(255)}…`);
+  });
 });
 
 describe('keel() correlation ID', () => {
@@ -410,7 +522,7 @@ describe('keel() installed twice', () => {
   });
 });
 
-describe('keel() and the app prototypes it extends', () => {
+describe('keel() and the objects Express hands it', () => {
   it('gives requests that keel() did not see a plain req.route and unbound listeners', async () => {
     const a = express();
     const seen: unknown[] = [];
@@ -460,34 +572,18 @@ describe('keel() and the app prototypes it extends', () => {
     ]);
   });
 
-  it('keeps res.sendDate as the app set it (keel() reassigns it to make the response a dictionary)', async () => {
-    const a = express();
-    a.use('/dateless', (_req, res, next) => {
-      res.sendDate = false;
-      next();
-    });
-    a.use(keel({ telemetry: fixture.h.telemetry }));
-    a.get(['/dated', '/dateless'], (_req, res) => {
-      res.sendStatus(204);
-    });
-    const url = await start(a);
-    expect((await fetch(`${url}/dated`)).headers.get('date')).toMatch(/GMT$/);
-    expect((await fetch(`${url}/dateless`)).headers.get('date')).toBeNull();
-    expect((await fetch(`${url}/dated`)).headers.get('date')).toMatch(/GMT$/);
-  });
-
-  it('leaves another app, and Express and Node prototypes, without Keel methods', async () => {
+  it('changes no prototype: the app’s, Express’s and Node’s request and response stay as they were', async () => {
     const a = app();
     a.get('/x', (_req, res) => {
       res.sendStatus(204);
     });
     const url = await start(a);
     await fetch(`${url}/x`);
-    const other = express();
+    await fetch(`${url}/x`);
     const http = await import('node:http');
     for (const proto of [
-      other.request,
-      other.response,
+      a.request,
+      a.response,
       express.request,
       express.response,
       http.IncomingMessage.prototype,
@@ -497,7 +593,6 @@ describe('keel() and the app prototypes it extends', () => {
       expect(Object.hasOwn(proto, 'route')).toBe(false);
       expect(Object.hasOwn(proto, 'baseUrl')).toBe(false);
     }
-    expect(Object.hasOwn(a.request, 'on')).toBe(true);
   });
 });
 
@@ -506,10 +601,10 @@ describe('keel() options', () => {
     [{ edge: 'yes' }, /keel: option edge must be a boolean, received "yes"/],
     [{ accessLog: 1 }, /keel: option accessLog must be a boolean, received 1/],
     [{ rejectExpiredDeadline: null }, /keel: option rejectExpiredDeadline must be a boolean, received null/],
-    [
-      { telemetry: {} },
-      /keel: option telemetry must be the handle startTelemetry\(\) returned, received an object/,
-    ],
+    [{ telemetry: {} }, /keel: option telemetry must be a Telemetry handle .*received an object/],
+    [{ ignore: '/ping' }, /keel: option ignore must be an array of at most 64 paths.*received "\/ping"/],
+    [{ ignore: ['ping'] }, /keel: option ignore\[0\] must be a path starting with \/.*received "ping"/],
+    [{ ignore: ['/ping?x=1'] }, /keel: option ignore\[0\] must be a path .*received "\/ping\?x=1"/],
     [{ edeg: true }, /keel: unknown option edeg/],
   ])('rejects %o with a TypeError naming the option', (options, message) => {
     expect(() => keel(options as never)).toThrow(TypeError);

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RateLimitedError, type RateLimitPolicy, rateLimit as tokenBucket } from '@keel/resilience';
-import { outcomeStatus } from '@keel/telemetry/adapter';
+import { answerHttpError } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { requestState } from './internal/request-state.js';
-import { sendOutcome } from './internal/respond.js';
 import { checkFunction, checkInteger, checkOptions } from './internal/validate.js';
 
 /** Options of {@link rateLimit}. */
@@ -61,11 +59,7 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
       next();
       return;
     }
-    const error = new RateLimitedError(waitMs);
-    const state = requestState(req);
-    if (state !== undefined) state.error = error;
-    const status = outcomeStatus(error);
-    if (status !== undefined) sendOutcome(res, error.code, status);
+    answerHttpError(res, new RateLimitedError(waitMs));
   };
 }
 

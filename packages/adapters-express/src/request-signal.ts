@@ -1,6 +1,5 @@
 import { exchangeSignal } from '@keel/telemetry/adapter';
 import type { Request } from 'express';
-import { requestState } from './internal/request-state.js';
 
 /**
  * An `AbortSignal` that aborts, with a `CancelledError`, when the client goes away before the response
@@ -18,8 +17,7 @@ import { requestState } from './internal/request-state.js';
  * });
  */
 export function requestSignal(req: Request): AbortSignal {
-  const signal =
-    requestState(req) === undefined || req.res === undefined ? undefined : exchangeSignal(req.res);
+  const signal = req.res === undefined ? undefined : exchangeSignal(req.res);
   if (signal === undefined) {
     throw new TypeError('requestSignal: keel() did not handle this request; install app.use(keel()) first');
   }

@@ -1,4 +1,5 @@
 import type { Outcome } from '@keel/resilience';
+import { CONNECTION_ERROR_CODES } from '@keel/telemetry/adapter';
 import { context, createContextKey } from '@opentelemetry/api';
 import { isHttpStatusError, responseOf } from './errors.js';
 import { type HttpResponse, isHttpResponse } from './response.js';
@@ -17,21 +18,10 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
 /** Statuses that say "try again later": the request was not (or need not have been) acted upon. */
 export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
-/** Error codes of a connection that failed or broke: nothing came back, another attempt may succeed. */
+/** Error codes of a connection that failed or broke (telemetry's list), and a Keel timeout: another attempt may succeed. */
 export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'KEEL_ERR_TIMEOUT',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
+  ...CONNECTION_ERROR_CODES,
 ]);
 
 /** What the classifiers need to know about the call in flight; carried in the OpenTelemetry context. */

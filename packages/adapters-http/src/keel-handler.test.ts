@@ -74,12 +74,57 @@ describe('keelHandler', () => {
     expect(outbound.traceparent).toContain((await serverSpan()).spanContext().spanId);
   });
 
-  it("answers a handler's Keel timeout with 504 and a generic failure with 500", async () => {
+  it("answers a handler's Keel timeout with 504 and a generic failure with 500, each with keel()'s JSON body", async () => {
     const c = await serve(async (req) => {
-      throw req.url === '/slow' ? new TimeoutError(100, 'attempt', 'inventory') : new Error('boom');
+      throw req.url === '/slow' ? new TimeoutError(100, 'attempt', 'inventory') : new Error('boom at db-7');
     });
-    expect((await c.get('/slow')).status).toBe(504);
-    expect((await c.get('/other')).status).toBe(500);
+    const slow = await c.get('/slow');
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toEqual({
+      error: { code: 'KEEL_ERR_TIMEOUT', message: 'The request ran out of time.' },
+    });
+    const other = await c.get('/other');
+    expect(other.status).toBe(500);
+    expect(await other.text()).toBe('{"error":{"code":"INTERNAL","message":"Internal server error."}}');
+  });
+
+  it('answers 502 KEEL_ERR_DOWNSTREAM_FAILED when the handler’s dependency cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const payments = httpClient({ name: 'payments', baseUrl: `http://127.0.0.1:${port}`, retry: false });
+    try {
+      const c = await serve(async (_req, res) => {
+        await payments.get('/charges/1');
+        res.end();
+      });
+      const res = await c.get('/checkout');
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        'KEEL_ERR_DOWNSTREAM_FAILED',
+      );
+    } finally {
+      await payments.close();
+    }
+  });
+
+  it('leaves probe and scrape paths untraced, and those in ignore', async () => {
+    server = createServer(keelHandler((_req, res) => res.end('ok'), { ignore: ['/internal/ping'] }));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    for (const path of ['/healthz', '/readyz', '/metrics', '/internal/ping', '/orders/1']) {
+      await (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+    }
+    await serverSpan();
+    const names = (await t.spans()).filter((s) => s.kind === SpanKind.SERVER).map((s) => s.name);
+    expect(names).toEqual(['GET']);
+  });
+
+  it('rejects an ignore option that is not a list of paths, naming it', () => {
+    expect(() => keelHandler(() => undefined, { ignore: ['healthz'] })).toThrow(
+      /keelHandler: option ignore\[0\] must be a path starting with \/.*received "healthz"/,
+    );
   });
 
   it('records 499 when the client goes away before the response', async () => {

@@ -3,8 +3,12 @@
 
 // What adapters' servers and consumers implement and report (the application entry holds the factories).
 export type { Drainable, Readiness, ReadinessPhase, ReadinessReport } from './lifecycle/index.js';
-export { bindPrototype } from './operations/bind-emitter.js';
 export type { OperationCore } from './operations/core.js';
+export {
+  CONNECTION_ERROR_CODES,
+  isConnectionFailure,
+  isDownstreamFailure,
+} from './operations/downstream-failure.js';
 export { errorMessage, errorType } from './operations/error-type.js';
 export {
   type HttpClientOperation,
@@ -16,6 +20,19 @@ export {
   startHttpClient,
   startHttpServer,
 } from './operations/http.js';
+export {
+  answerHttpError,
+  type HttpErrorBody,
+  sendJson,
+  type UnhandledError,
+} from './operations/http-answer.js';
+export {
+  DEFAULT_IGNORED_PATHS,
+  HTTP_INBOUND_OPTION_KEYS,
+  type HttpInboundAdapter,
+  type HttpInboundOptions,
+  httpInbound,
+} from './operations/http-inbound.js';
 export { extractInbound, type Inbound, spentDeadline } from './operations/inbound.js';
 export {
   ATTEMPT_HEADER,
@@ -41,11 +58,18 @@ export {
   startConsumer,
   startProducer,
 } from './operations/messaging.js';
-export { type ExchangeState, exchangeSignal, trackExchange } from './operations/node-exchange.js';
+export {
+  type ExchangeState,
+  exchangeSignal,
+  exchangeState,
+  trackExchange,
+} from './operations/node-exchange.js';
 export { Operation, type OperationEnd } from './operations/operation.js';
 export {
   type GrpcStatusName,
   OUTCOME_STATUS,
+  type OutcomeCode,
+  type OutcomeRow,
   type OutcomeStatus,
   outcomeStatus,
 } from './operations/outcome-status.js';

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { joinTemplate, mountTemplate, routePath } from './route-template.js';
+import { joinTemplate, routePath, segmentRange } from './route-template.js';
 
-describe('mountTemplate', () => {
-  it.each([
-    ['/acme', { tenant: 'acme' }, '/:tenant'],
-    ['/tenants/acme/v1', { tenant: 'acme' }, '/tenants/:tenant/v1'],
-    ['/a%20b', { name: 'a b' }, '/:name'],
-    ['/files/x/y', { rest: ['x', 'y'] }, '/files/*rest'],
-    ['/v1', {}, '/v1'],
-    ['/%E0%A4%A', { bad: 'x' }, '/%E0%A4%A'],
-  ])('turns %s with params %o back into %s', (prefix, params, template) => {
-    expect(mountTemplate(prefix, params)).toBe(template);
+describe('segmentRange', () => {
+  it.each<[unknown, readonly [number, number]]>([
+    ['/tenants/:tenant', [2, 2]],
+    ['/v1', [1, 1]],
+    ['/files{/:kind}', [1, 2]],
+    ['/a{/b{/c}}', [1, 3]],
+    ['/files/*rest', [2, Number.POSITIVE_INFINITY]],
+    [/^\/legacy/, [1, Number.POSITIVE_INFINITY]],
+  ])('measures %s as matching %o segments', (pattern, range) => {
+    expect(segmentRange(pattern)).toEqual(range);
   });
 });
 

@@ -1,9 +1,7 @@
-// Express exposes `req.baseUrl` as the matched URL prefix ("/tenants/42"), not the mount pattern, and
-// resets it when a router is left (an error travelling to an app-level handler, a `next()` out of a
-// mount). So the template is assembled while routing happens: each mount's new prefix is turned back into
-// its pattern with the params matched for it, and the route is captured the moment it matches.
+// Pieces of a route template, as Express 5's router publishes them: each layer's path pattern, relative to
+// the router that holds it.
 
-/** The route template of `route.path` as Express holds it: a string, a RegExp or an array of them. */
+/** The route template of a path pattern: a string, a RegExp, or an array of them. */
 export function routePath(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (path instanceof RegExp) return String(path);
@@ -18,46 +16,27 @@ export function joinTemplate(base: string, path: string): string {
 }
 
 /**
- * The pattern of a mount prefix (`/42/orders`) given the params its layer matched (`{ tenant: '42' }`):
- * `/:tenant/orders`. Segments matching no param are literal parts of the pattern and stay.
+ * How many path segments a mount pattern can match, [fewest, most]: `/tenants/:tenant` exactly 2,
+ * `/files{/:kind}` 1 or 2, a wildcard (`*rest`) or a RegExp one or more. Used to find which prefix a mount
+ * was entered under, as the router publishes only the prefix it matched.
  */
-export function mountTemplate(prefix: string, params: unknown): string {
-  if (typeof params !== 'object' || params === null) return prefix;
-  const names = Object.keys(params);
-  if (names.length === 0) return prefix;
-  const values = params as Record<string, unknown>;
-  const segments = prefix.split('/');
-  for (let i = 0; i < segments.length; i++) {
-    const segment = decode(segments[i] ?? '');
-    if (segment === '') continue;
-    for (const name of names) {
-      const value = values[name];
-      if (value === segment) {
-        segments[i] = `:${name}`;
-        break;
-      }
-      // Express 5 wildcards (`*rest`) match several segments and hold them as an array.
-      if (Array.isArray(value) && value.length > 0 && matchesRun(segments, i, value)) {
-        segments.splice(i, value.length, `*${name}`);
-        break;
-      }
-    }
+export function segmentRange(pattern: unknown): readonly [number, number] {
+  if (typeof pattern !== 'string') return [1, Number.POSITIVE_INFINITY];
+  let required = pattern;
+  // Optional groups of path-to-regexp 8 (`{/:kind}`), innermost first: none of their segments are needed.
+  for (let previous = ''; previous !== required; ) {
+    previous = required;
+    required = required.replace(/\{[^{}]*\}/g, '');
   }
-  return segments.join('/');
+  const fewest = segments(required);
+  return pattern.includes('*')
+    ? [Math.max(fewest, 1), Number.POSITIVE_INFINITY]
+    : [fewest, segments(pattern.replace(/[{}]/g, ''))];
 }
 
-function matchesRun(segments: readonly string[], from: number, values: readonly unknown[]): boolean {
-  for (let j = 0; j < values.length; j++) {
-    if (decode(segments[from + j] ?? '') !== values[j]) return false;
-  }
-  return true;
-}
-
-function decode(segment: string): string {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+/** The non-empty `/`-separated segments of a path or pattern. */
+export function segments(path: string): number {
+  let count = 0;
+  for (const part of path.split('/')) if (part !== '') count++;
+  return count;
 }

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bindEmitter, bindPrototype } from './bind-emitter.js';
+import { bindEmitter } from './bind-emitter.js';
 
 const key = createContextKey('test.bind-emitter');
 const ctx = ROOT_CONTEXT.setValue(key, 'bound');
@@ -142,91 +142,5 @@ describe('bindEmitter', () => {
     const emitter = new EventEmitter();
     bindEmitter(ctx, emitter);
     expect(() => emitter.on('x', 'nope' as never)).toThrow(/"listener" argument must be of type function/);
-  });
-});
-
-describe('bindPrototype', () => {
-  /** An emitter re-prototyped onto a per-application prototype, as Express does with requests. */
-  function appPrototype(): object {
-    return Object.create(EventEmitter.prototype, { app: { value: 'app', enumerable: true } });
-  }
-  function instanceOf(proto: object): EventEmitter {
-    const emitter = new EventEmitter();
-    Object.setPrototypeOf(emitter, proto);
-    return emitter;
-  }
-
-  it('binds an emitter inheriting the installed methods without giving it properties of its own', () => {
-    const proto = appPrototype();
-    expect(bindPrototype(proto)).toBe(true);
-    const emitter = instanceOf(proto);
-    const own = Reflect.ownKeys(emitter);
-    bindEmitter(ctx, emitter);
-    expect(Reflect.ownKeys(emitter)).toEqual(own);
-    const calls: unknown[] = [];
-    emitter.on('x', () => calls.push(['on', seen()]));
-    emitter.once('x', () => calls.push(['once', seen()]));
-    emitter.prependOnceListener('x', () => calls.push(['prependOnce', seen()]));
-    emitter.emit('x');
-    emitter.emit('x');
-    expect(calls).toEqual([
-      ['prependOnce', 'bound'],
-      ['on', 'bound'],
-      ['once', 'bound'],
-      ['on', 'bound'],
-    ]);
-  });
-
-  it('leaves emitters of the prototype that were never bound as they were', () => {
-    const proto = appPrototype();
-    bindPrototype(proto);
-    const emitter = instanceOf(proto);
-    const listener = () => {};
-    let inside: unknown = 'not called';
-    context.with(ROOT_CONTEXT.setValue(key, 'caller'), () => emitter.on('x', listener));
-    emitter.on('y', () => {
-      inside = seen();
-    });
-    emitter.emit('y');
-    expect(inside).toBeUndefined();
-    expect(emitter.listeners('x')).toEqual([listener]);
-    emitter.off('x', listener);
-    expect(emitter.listenerCount('x')).toBe(0);
-  });
-
-  it('removes listeners of a bound emitter by the function given', () => {
-    const proto = appPrototype();
-    bindPrototype(proto);
-    const emitter = instanceOf(proto);
-    bindEmitter(ctx, emitter);
-    const a = () => {};
-    const b = () => {};
-    emitter.on('x', a);
-    emitter.once('x', b);
-    expect(emitter.listeners('x')).toEqual([a, b]);
-    emitter.removeListener('x', a);
-    emitter.off('x', b);
-    expect(emitter.listenerCount('x')).toBe(0);
-  });
-
-  it('covers emitters of a prototype derived from it later (an app mounted in an app)', () => {
-    const parent = appPrototype();
-    bindPrototype(parent);
-    const child = Object.create(parent) as object;
-    const emitter = instanceOf(child);
-    bindEmitter(ctx, emitter);
-    expect(Object.hasOwn(emitter, 'on')).toBe(false);
-    expect(seenByNextListener(emitter)).toBe('bound');
-  });
-
-  it('refuses a class prototype and one with listener methods of its own, changing nothing', () => {
-    expect(bindPrototype(EventEmitter.prototype)).toBe(false);
-    expect(bindPrototype(PassThrough.prototype)).toBe(false);
-    const patched = appPrototype() as { on?: unknown };
-    const on = () => patched;
-    patched.on = on;
-    expect(bindPrototype(patched)).toBe(false);
-    expect(patched.on).toBe(on);
-    expect(Object.hasOwn(patched, 'once')).toBe(false);
   });
 });

@@ -1,26 +1,26 @@
 import type { EventEmitter } from 'node:events';
 import { type Context, context } from '@opentelemetry/api';
 
-// The context each bound emitter's later listeners run in. A WeakMap, not a property: adding a property
-// to a request Express has re-prototyped costs microseconds (V8 makes a new hidden class each time).
-const contexts = new WeakMap<EventEmitter, Context>();
+// The context each bound emitter's later listeners run in, in one symbol-keyed slot of the emitter (as the
+// request's exchange is kept on its response). Symbol.for, so a second installed copy of this package
+// reads the same slot.
+const kContext = Symbol.for('keel.telemetry.context');
 
 type Listener = (...args: unknown[]) => unknown;
 /** A wrapper as EventEmitter's own `once` makes them: `.listener` is what `removeListener` matches. */
 type Wrapper = Listener & { listener: Listener };
 type Add = (this: Bound, event: string | symbol, listener: Listener) => unknown;
-type Bound = EventEmitter & Record<string, Add>;
+type Bound = EventEmitter & Record<string, Add> & { [kContext]?: Context };
 
 // The inherited method registers the wrapper; were it to re-enter a patched method (none of Node's do),
 // the wrapper must not be wrapped again, or `removeListener(event, listener)` could no longer find it.
 let adding = false;
 
-// `inherited(self)` is the method that registers the wrapper. An emitter that was never bound (one sharing
-// a prototype with bound ones) gets the inherited method as it is.
-function addWith(inherited: (self: Bound) => Add, once: boolean): Add {
+// The method the emitter inherits under the name `via` registers the wrapper.
+function addWith(via: string, once: boolean): Add {
   return function keelBoundAdd(event, listener) {
-    const add = inherited(this);
-    const ctx = contexts.get(this);
+    const add = Object.getPrototypeOf(this)[via] as Add;
+    const ctx = this[kContext];
     // Not a function: left to the inherited method, which throws Node's usual error.
     if (ctx === undefined || adding || typeof listener !== 'function') return add.call(this, event, listener);
     const wrapper = wrap(this, ctx, event, listener, once);
@@ -71,70 +71,26 @@ const METHODS = [
 type Methods = ReadonlyArray<readonly [string, Add]>;
 
 // Own methods, one shared set: they look up what they override on the emitter's prototype.
-const OWN: Methods = METHODS.map(([name, via, once]) => [
-  name,
-  addWith((self) => Object.getPrototypeOf(self)[via] as Add, once),
-]);
-
-// Methods `bindPrototype` installed; an emitter that inherits them needs no methods of its own.
-const installed = new WeakSet<Add>();
-const prototypes = new WeakSet<object>();
-
-/**
- * Installs the binding's listener methods on a prototype the caller owns, so that `bindEmitter` on an
- * emitter inheriting from it only records the context, adding nothing to the emitter. For prototypes an
- * application hands out per instance, such as Express's `app.request` and `app.response` (its documented
- * extension points, inherited by mounted sub-apps): V8 gives every object whose prototype was replaced —
- * as Express does to each request and response — a map of its own, and each property then added to it
- * copies that map, microseconds per request plus old-generation garbage. Emitters that inherit these
- * methods but are never bound behave exactly as before. Returns false, changing nothing, for a class's own
- * prototype (never patched: that would change every instance in the process) or one whose listener
- * methods are already its own.
- */
-export function bindPrototype(proto: object): boolean {
-  if (prototypes.has(proto)) return true;
-  if (isClassPrototype(proto) || METHODS.some(([name]) => Object.hasOwn(proto, name))) return false;
-  for (const [name, via, once] of METHODS) {
-    const method = addWith(() => Object.getPrototypeOf(proto)[via] as Add, once);
-    installed.add(method);
-    Object.defineProperty(proto, name, { configurable: true, writable: true, value: method });
-  }
-  prototypes.add(proto);
-  return true;
-}
-
-/** True when `proto` is a class's own prototype, or null. */
-function isClassPrototype(proto: { constructor?: unknown } | null): boolean {
-  return (
-    proto === null ||
-    (Object.hasOwn(proto, 'constructor') &&
-      typeof proto.constructor === 'function' &&
-      proto.constructor.prototype === proto)
-  );
-}
+const OWN: Methods = METHODS.map(([name, via, once]) => [name, addWith(via, once)]);
 
 /**
  * Makes every listener added to `emitter` from now on run in `ctx`, as `context.bind(ctx, emitter)` does,
  * for less: OpenTelemetry's binding builds a listener map and six closures per emitter, and a wrapper
  * plus two maps per listener; this reads the context from the emitter and makes one closure per listener
  * added. Listeners added before are left as they are; removing a listener by the function given works
- * with EventEmitter's own methods. An emitter inheriting methods from `bindPrototype` gets nothing of its
- * own; any other gets shared methods as own properties, unless its listener methods are already its own
- * (bound by someone else): then it gets OpenTelemetry's binding. The first binding wins.
+ * with EventEmitter's own methods. The emitter gets the shared methods as own properties (nothing is
+ * changed on any prototype), unless its listener methods are already its own (bound by someone else):
+ * then it gets OpenTelemetry's binding. The first binding wins.
  */
 export function bindEmitter(ctx: Context, emitter: EventEmitter): void {
   const target = emitter as Bound;
-  if (contexts.has(target)) return;
-  if (installed.has(target.on) && !Object.hasOwn(target, 'on')) {
-    contexts.set(target, ctx);
-    return;
-  }
+  if (target[kContext] !== undefined) return;
   for (const [name] of METHODS) {
     if (Object.hasOwn(target, name)) {
       context.bind(ctx, emitter);
       return;
     }
   }
-  contexts.set(target, ctx);
+  target[kContext] = ctx;
   for (const [name, method] of OWN as Methods) target[name] = method;
 }

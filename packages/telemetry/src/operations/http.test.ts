@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/create-logger.js';
 import { getCorrelationId, runWithCorrelationId } from '../propagation/correlation.js';
 import { testCore } from '../testing/test-core.js';
-import { normalizeMethod, startHttpClient, startHttpServer } from './http.js';
+import { loggedPath, normalizeMethod, startHttpClient, startHttpServer } from './http.js';
 
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -107,6 +107,33 @@ describe('startHttpServer', () => {
       msg: 'request completed',
       http: { method: 'GET', route: '/healthz', status_code: 200 },
     });
+  });
+
+  it('puts the request path, without its query string, on the access log line', () => {
+    const core = testCore();
+    const op = startHttpServer(core, {
+      carrier: {},
+      getter: defaultTextMapGetter,
+      method: 'GET',
+      target: '/orders/7?token=secret',
+    });
+    op.end({ route: '/orders/:id', statusCode: 404 });
+    expect(core.lines[0]).toMatchObject({ url: { path: '/orders/7' } });
+    expect(JSON.stringify(core.lines[0])).not.toContain('secret');
+  });
+
+  it.each([
+    ['/orders/7?token=secret#top', '/orders/7'],
+    ['/a#frag?x', '/a'],
+    ['http://evil.example/x/y?z', '/x/y'],
+    ['http://evil.example', ''],
+    ['*', '*'],
+    ['/bell\u0007/nl\n/del\u007f', '/bell%07/nl%0A/del%7F'],
+    ['/ok/\u2028/\u202e', '/ok/%E2%80%A8/%E2%80%AE'],
+    [`/${'x'.repeat(300)}`, `/${'x'.repeat(255)}…`],
+    [`/${'x'.repeat(254)}😀😀`, `/${'x'.repeat(254)}…`],
+  ])('logs the target %j as the path %j', (target, path) => {
+    expect(loggedPath(target)).toBe(path);
   });
 
   it.each([

@@ -41,6 +41,11 @@ export interface HttpServerStart<C> {
   readonly scheme?: 'http' | 'https';
   /** Write one access log line when the request ends. @default true */
   readonly accessLog?: boolean;
+  /**
+   * The request target as received (`req.url`): its path, without the query string, bounded and with
+   * control characters escaped, goes on the access log line (never into metric labels).
+   */
+  readonly target?: string | undefined;
 }
 
 /** What an inbound HTTP adapter reports when the response is finished. */
@@ -87,6 +92,7 @@ class HttpServer implements HttpServerOperation {
   readonly #op: Operation;
   readonly #method: string;
   readonly #accessLog: boolean;
+  readonly #target: string | undefined;
   #ended = false;
 
   constructor(core: OperationCore, start: HttpServerStart<unknown>) {
@@ -107,6 +113,7 @@ class HttpServer implements HttpServerOperation {
     this.#op = op;
     this.#method = method;
     this.#accessLog = start.accessLog !== false;
+    this.#target = start.target;
   }
 
   run<T>(fn: () => T): T {
@@ -161,6 +168,7 @@ class HttpServer implements HttpServerOperation {
     // inside `run`: no `context.with` for one line.
     const record = new AccessRecord(this.#op.span.spanContext(), this.correlationId);
     record.http = { method: this.#method, route, status_code: statusCode };
+    if (this.#target !== undefined) record.url = { path: loggedPath(this.#target) };
     record.duration_ms = Math.round(seconds * 1e4) / 10;
     record.error_type = errorType;
     unredacted(this.#core.logger)[serverError ? 'error' : 'info'](record, 'request completed');
@@ -170,8 +178,42 @@ class HttpServer implements HttpServerOperation {
 /** The access log line of one request, after the trace and correlation fields. */
 class AccessRecord extends OwnFieldsRecord {
   http?: { method: string; route: string | undefined; status_code: number };
+  url?: { path: string };
   duration_ms?: number;
   error_type?: string | undefined;
+}
+
+/** The longest request path an access log line carries; longer ones are cut and end in `…`. */
+export const MAX_LOGGED_PATH = 256;
+
+// Control characters, and the Unicode ones that break or reorder a line when it is displayed.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * The path of a request target for a log line: without the query string (which carries tokens more often
+ * than not) or fragment, without the scheme and host of an absolute-form target, cut to
+ * {@link MAX_LOGGED_PATH} characters, and with unprintable characters percent-encoded, so a caller can
+ * neither inflate nor forge log lines through the URL.
+ */
+export function loggedPath(target: string): string {
+  let end = target.length;
+  const query = target.indexOf('?');
+  if (query !== -1) end = query;
+  const fragment = target.indexOf('#');
+  if (fragment !== -1 && fragment < end) end = fragment;
+  let start = 0;
+  if (target[0] !== '/') {
+    const authority = target.indexOf('://');
+    if (authority !== -1 && authority < end) {
+      const slash = target.indexOf('/', authority + 3);
+      start = slash === -1 || slash > end ? end : slash;
+    }
+  }
+  let path = target.slice(start, Math.min(end, start + MAX_LOGGED_PATH));
+  // Never cut a surrogate pair in half.
+  if (end - start > MAX_LOGGED_PATH) path = `${path.replace(/[\ud800-\udbff]$/, '')}…`;
+  return path.replace(UNPRINTABLE, encodeURIComponent);
 }
 
 /** The parts of the destination a client span and the egress allow-list read: a `URL` has them all. */

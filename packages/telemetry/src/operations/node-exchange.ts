@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CancelledError } from '@keel/resilience';
 import type { TextMapSetter } from '@opentelemetry/api';
 import { bindEmitter } from './bind-emitter.js';
+import type { OperationCore } from './core.js';
 import type { HttpServerOperation } from './http.js';
 
 /** What an adapter learns about a request while it is handled, read when the response ends. */
@@ -12,19 +13,26 @@ export interface ExchangeState {
   error: unknown;
 }
 
-interface Exchange {
+/** Everything Keel keeps for one tracked request, in one slot of its response. */
+export interface Exchange {
   readonly op: HttpServerOperation;
   readonly state: ExchangeState;
+  /** The telemetry the request reports to, for the log line of an error nobody handled. */
+  readonly core: OperationCore | undefined;
   /** Made on the first `exchangeSignal`, so requests that never ask pay nothing. */
   controller: AbortController | undefined;
 }
 
-// A WeakMap, not a property of the response: adding a property to a response Express has re-prototyped
-// costs microseconds. Kept under a Symbol.for key so a second installed copy of the package shares it.
-const registry = globalThis as { [key: symbol]: WeakMap<ServerResponse, Exchange> | undefined };
-const kExchanges = Symbol.for('keel.telemetry.exchanges');
-const exchanges: WeakMap<ServerResponse, Exchange> = registry[kExchanges] ?? new WeakMap();
-registry[kExchanges] = exchanges;
+// One symbol-keyed slot on the response, not a WeakMap: measured cheaper per request on responses Express
+// re-prototypes (a WeakMap entry per request also costs the collector an ephemeron to trace). Symbol.for, so
+// a second installed copy of this package finds the same slot.
+const kExchange = Symbol.for('keel.telemetry.exchange');
+type Tracked = ServerResponse & { [kExchange]?: Exchange };
+
+/** The exchange `trackExchange` recorded for `res`, if any. */
+export function exchangeOf(res: ServerResponse): Exchange | undefined {
+  return (res as Tracked)[kExchange];
+}
 
 const responseHeaders: TextMapSetter<ServerResponse> = {
   set(res, key, value) {
@@ -36,16 +44,18 @@ const responseHeaders: TextMapSetter<ServerResponse> = {
  * Ties an inbound HTTP operation to a `node:http` request and response, for every adapter on `node:http`
  * (Express, plain handlers): echoes the correlation ID, makes listeners added to either stream later run
  * in the request's context, and ends the operation when the response finishes — or as 499 with a
- * `CancelledError` when the client goes away first. `state` is read at that moment.
+ * `CancelledError` when the client goes away first. `state` is read at that moment. `core` is the
+ * telemetry the operation reports to, used for the log line of an error nobody handled.
  */
 export function trackExchange(
   op: HttpServerOperation,
   req: IncomingMessage,
   res: ServerResponse,
   state: ExchangeState,
+  core?: OperationCore,
 ): void {
   op.echoCorrelationId(res, responseHeaders);
-  exchanges.set(res, { op, state, controller: undefined });
+  (res as Tracked)[kExchange] = { op, state, core, controller: undefined };
   // Shared listeners: nothing allocated per request beyond the exchange record.
   res.once('finish', onFinish);
   res.once('close', onClose);
@@ -55,13 +65,18 @@ export function trackExchange(
   bindEmitter(op.context, res);
 }
 
+/** The state an adapter gave `trackExchange` for `res`; undefined for a response it did not track. */
+export function exchangeState(res: ServerResponse): ExchangeState | undefined {
+  return exchangeOf(res)?.state;
+}
+
 /**
  * An `AbortSignal` that aborts with the `CancelledError` the operation records (499) when the client goes
  * away before the response finished, for the request's outbound work; it never aborts once the response
  * finished. Undefined for a response `trackExchange` did not track.
  */
 export function exchangeSignal(res: ServerResponse): AbortSignal | undefined {
-  const exchange = exchanges.get(res);
+  const exchange = exchangeOf(res);
   if (exchange === undefined) return undefined;
   if (exchange.controller === undefined) {
     exchange.controller = new AbortController();
@@ -80,7 +95,7 @@ export function exchangeSignal(res: ServerResponse): AbortSignal | undefined {
  * response `trackExchange` did not track.
  */
 export function cancelExchange(res: ServerResponse, error: CancelledError): boolean {
-  const exchange = exchanges.get(res);
+  const exchange = exchangeOf(res);
   if (exchange === undefined) return false;
   exchange.state.error ??= error;
   exchange.controller ??= new AbortController();
@@ -93,10 +108,6 @@ function clientGone(state: ExchangeState): CancelledError {
   const gone = new CancelledError('the client closed the connection before the response was sent');
   state.error ??= gone;
   return gone;
-}
-
-function exchangeOf(res: ServerResponse): Exchange | undefined {
-  return exchanges.get(res);
 }
 
 function onFinish(this: ServerResponse): void {
