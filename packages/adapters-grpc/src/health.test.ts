@@ -104,11 +104,14 @@ describe('addKeelHealth', () => {
   });
 
   it('cancels calls still in flight when the grace period ends', async () => {
-    await start(createReadiness(), () => {});
+    let held = false;
+    await start(createReadiness(), () => {
+      held = true;
+    });
     const client = echoClient(server!.address);
     clients.push(client);
     const inFlight = unary(client, { text: 'stuck' }).catch((e: grpc.ServiceError) => e.code);
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => held).toBe(true);
     const grace = new AbortController();
     const drained = drainableGrpcServer(server!.server).drain(grace.signal);
     grace.abort();
