@@ -7,7 +7,7 @@ import { startTestTelemetry } from '@keel/telemetry/testing';
 import amqpManager from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Consumer, consume } from './index.js';
+import { type Consumer, consume, send } from './index.js';
 import {
   BROKER_URL,
   brokerAvailable,
@@ -131,7 +131,7 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
   });
   afterEach(() => broker.close());
 
-  it('recovers mid-stream through amqp-connection-manager with none lost and none acknowledged twice but those in flight', async () => {
+  it('consumer and publisher recover mid-stream through amqp-connection-manager: none lost, none acknowledged twice but those in flight', async () => {
     const N = 2_000;
     const prefetch = 20;
     const queue = uniqueName('reconnect');
@@ -144,8 +144,11 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
     const seen = tally();
     const handle = failing(0.2, 7, seen);
     let handledAtDisconnect: number | undefined;
+    let sent = 0;
+    let sentAtDisconnect: number | undefined;
     manager.on('disconnect', () => {
       handledAtDisconnect ??= seen.acked.size + seen.dead.size;
+      sentAtDisconnect ??= sent;
     });
     let consumer: Consumer | undefined;
     try {
@@ -172,9 +175,18 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
         .find((line) => line.includes(name))
         ?.split('\t')[0];
       expect(pid).toBeDefined();
-      await publishAll(broker.channel, queue, N);
-      await until(() => seen.acked.size > N / 10, 20_000, 'a tenth of the messages handled');
+      await publishAll(broker.channel, queue, N / 2);
+      await until(() => seen.acked.size > N / 20, 20_000, 'a tenth of the messages handled');
+      // The other half goes through the same recovering channel while the broker closes its connection.
+      // One at a time, each awaiting its confirm, so the close lands in the middle of them.
+      const publishing = (async () => {
+        for (let i = N / 2; i < N; i++) {
+          await send(wrapper, queue, { n: i }, { telemetry: t.telemetry, messageId: String(i) });
+          sent++;
+        }
+      })();
       await rabbitmqctl('close_connection', pid as string, 'keel test: connection closed mid-stream');
+      await publishing;
       await until(
         async () => {
           await collectDead(broker.channel, queue, seen);
@@ -186,6 +198,7 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
       await consumer.close();
       await collectDead(broker.channel, queue, seen);
       expect(handledAtDisconnect).toBeLessThan(N);
+      expect(sentAtDisconnect).toBeLessThan(N / 2);
       const ids = new Set([...seen.acked.keys(), ...seen.dead.keys()]);
       expect(ids.size).toBe(N);
       // At least once: only messages in flight when the connection died may run twice.
