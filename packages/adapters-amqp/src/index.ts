@@ -1,3 +1,5 @@
+import '@keel/resilience/node-check';
+
 export { isMalformedMessageError, MalformedMessageError } from '@keel/telemetry/adapter';
 export type { AmqpChannel, RecoveringChannel } from './channel-source.js';
 export { decodeContent, encodeContent } from './codec.js';

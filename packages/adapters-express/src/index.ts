@@ -1,3 +1,5 @@
+import '@keel/resilience/node-check';
+
 export { type KeelErrorHandlerOptions, keelErrorHandler } from './error-handler.js';
 export { type KeelOptions, keel } from './keel.js';
 export { liveness } from './liveness.js';

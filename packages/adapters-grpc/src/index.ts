@@ -1,3 +1,5 @@
+import '@keel/resilience/node-check';
+
 export {
   DEFAULT_MAX_PUSHBACK_MS,
   FAILURE_STATUSES,

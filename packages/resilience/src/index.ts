@@ -1,3 +1,5 @@
+import './node-check.js';
+
 export { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
 export {
   type CircuitBreakerOptions,

@@ -1,5 +1,6 @@
 // The adapter entry point, `@keel/telemetry/adapter`: what a transport adapter (ours or a user's) is
 // written against. Applications use the main entry; nothing here is needed to run a service.
+import '@keel/resilience/node-check';
 
 // What adapters' servers and consumers implement and report (the application entry holds the factories).
 export type { Drainable, Readiness, ReadinessPhase, ReadinessReport } from './lifecycle/index.js';

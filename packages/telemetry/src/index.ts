@@ -1,4 +1,6 @@
 // The application entry point, `@keel/telemetry`. Adapter authors use `@keel/telemetry/adapter`.
+import '@keel/resilience/node-check';
+
 export { observePipeline } from './bridge/observe-pipeline.js';
 export {
   type CircuitSource,

@@ -1,3 +1,5 @@
+import '@keel/resilience/node-check';
+
 export {
   startTestTelemetry,
   type TestTelemetry,
