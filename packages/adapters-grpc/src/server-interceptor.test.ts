@@ -115,6 +115,12 @@ describe('keelServerInterceptor', () => {
     ['a timeout', () => new TimeoutError(100, 'attempt'), grpc.status.DEADLINE_EXCEEDED, undefined],
     ['an open circuit', () => new CircuitOpenError('open', 2_500), grpc.status.UNAVAILABLE, '3000'],
     ['a rate limit', () => new RateLimitedError(800), grpc.status.RESOURCE_EXHAUSTED, '1000'],
+    [
+      'a dependency that could not be reached',
+      () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' }),
+      grpc.status.UNAVAILABLE,
+      undefined,
+    ],
   ])(
     'answers %s from a keelService handler with its status and pushback',
     async (_, make, code, pushback) => {
