@@ -108,6 +108,26 @@ describe('keelClientInterceptor', () => {
     expect(span?.attributes['rpc.response.status_code']).toBe('OK');
   });
 
+  it('stops retrying a dead server once the retry budget is spent', async () => {
+    let calls = 0;
+    const server = await serve((_call, cb) => {
+      calls++;
+      cb(unavailable('1'));
+    });
+    const client = connect(server.address, {
+      name: 'budgeted',
+      idempotent: true,
+      circuitBreaker: false,
+      retry: { maxAttempts: 3, budget: { maxTokens: 4 } },
+    });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) codes.push(await statusOf(unary(client, { text: 'a' })));
+    expect(new Set(codes)).toEqual(new Set([grpc.status.UNAVAILABLE]));
+    // Unbounded, 5 calls × 3 attempts = 15; the budget of 4 (retries only while more than half is left)
+    // lets one retry through, then every call is sent once.
+    expect(calls).toBe(6);
+  });
+
   it('sends a method that is not marked idempotent once', async () => {
     let calls = 0;
     const server = await serve((_call, cb) => {
