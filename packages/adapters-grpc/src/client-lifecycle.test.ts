@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CircuitOpenError } from '@keel/resilience';
+import { OUTCOME_STATUS } from '@keel/telemetry/adapter';
 import { startTestTelemetry } from '@keel/telemetry/testing';
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
@@ -100,6 +101,6 @@ it('ends a stream whose keelService handler throws a Keel outcome with its statu
   stream.on('data', (m: Echo) => items.push(m));
   const error = await new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
   expect(error.code).toBe(grpc.status.UNAVAILABLE);
-  expect(error.details).toBe('Service unavailable');
+  expect(error.details).toBe(OUTCOME_STATUS.KEEL_ERR_CIRCUIT_OPEN.message);
   expect(items).toEqual([{ text: 'one' }]);
 });

@@ -7,7 +7,7 @@ import {
   RateLimitedError,
   TimeoutError,
 } from '@keel/resilience';
-import { OUTCOME_STATUS } from '@keel/telemetry/adapter';
+import { OUTCOME_STATUS, outcomeStatus } from '@keel/telemetry/adapter';
 import { describe, expect, it } from 'vitest';
 import { FAILURE_STATUSES } from './classify.js';
 import * as api from './index.js';
@@ -29,8 +29,10 @@ describe('README', () => {
     new CircuitOpenError('open', 1_000),
     new BulkheadFullError(1, 0),
     new RateLimitedError(1_000),
+    Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' }),
   ])('answers $code with the details the status table shows', (error) => {
-    const line = rows.find((l) => l.includes(`| \`${error.code}\` |`));
+    const code = outcomeStatus(error)?.code;
+    const line = rows.find((l) => l.includes(`| \`${code}\` |`));
     expect(line?.split('|').at(-2)?.trim()).toBe(`\`${toGrpcStatus(error).details}\``);
   });
 

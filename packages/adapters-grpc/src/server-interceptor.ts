@@ -18,7 +18,7 @@ import {
 import { instantOf } from './internal/deadline.js';
 import { checkBoolean, checkOptions, checkTelemetry } from './internal/validate.js';
 import { metadataGetter } from './metadata-carrier.js';
-import { UNKNOWN_DETAILS } from './status.js';
+import { toGrpcStatus, UNKNOWN_DETAILS } from './status.js';
 
 /** Options of {@link keelServerInterceptor}. */
 export interface KeelServerInterceptorOptions {
@@ -86,7 +86,7 @@ class ServedCall {
     const spent = this.options.rejectExpired ? spentDeadline(op.context) : undefined;
     if (spent !== undefined) {
       this.end('DEADLINE_EXCEEDED', spent);
-      this.call.sendStatus({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+      this.call.sendStatus(toGrpcStatus(spent));
       return;
     }
     // Streaming-request handlers start here; unary ones on half-close. Both run inside the call's context.

@@ -4,14 +4,6 @@ import { outcomeStatus } from '@keel/telemetry/adapter';
 /** Trailer by which a server tells a client when to retry (gRPC A6), in milliseconds. */
 export const PUSHBACK_HEADER = 'grpc-retry-pushback-ms';
 
-// What a caller reads in `details` for each Keel outcome: the status says it all, the internals stay here.
-const OUTCOME_DETAILS: Readonly<Record<string, string>> = {
-  DEADLINE_EXCEEDED: 'Deadline exceeded',
-  CANCELLED: 'Cancelled',
-  UNAVAILABLE: 'Service unavailable',
-  RESOURCE_EXHAUSTED: 'Resource exhausted',
-};
-
 /** Details sent in place of the message of an error that carried no gRPC status of its own. */
 export const UNKNOWN_DETAILS = 'Unknown error';
 
@@ -30,9 +22,10 @@ function hasGrpcCode(error: unknown): error is { code: number; details?: unknown
 
 /**
  * The status a server answers for `error`: a Keel outcome through the core's outcome table (timeout →
- * DEADLINE_EXCEEDED, open circuit → UNAVAILABLE, full bulkhead or rate limit → RESOURCE_EXHAUSTED with
- * `grpc-retry-pushback-ms`, cancellation → CANCELLED); an error carrying a gRPC status keeps it; anything
- * else is UNKNOWN with fixed details, so no internal message reaches the caller.
+ * DEADLINE_EXCEEDED, open circuit or a downstream that failed → UNAVAILABLE, full bulkhead or rate limit →
+ * RESOURCE_EXHAUSTED with `grpc-retry-pushback-ms`, cancellation → CANCELLED), with the table's fixed
+ * message as `details`; an error carrying a gRPC status keeps it; anything else is UNKNOWN with fixed
+ * details, so no internal message reaches the caller.
  *
  * @example
  * callback(toGrpcStatus(error));
@@ -46,7 +39,7 @@ export function toGrpcStatus(error: unknown): GrpcStatus {
     }
     return {
       code: status[outcome.grpcStatus],
-      details: OUTCOME_DETAILS[outcome.grpcStatus] ?? outcome.grpcStatus,
+      details: outcome.message,
       metadata,
     };
   }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { CircuitOpenError, remainingMs } from '@keel/resilience';
 import { getCorrelationId, runWithCorrelationId } from '@keel/telemetry';
+import { OUTCOME_STATUS } from '@keel/telemetry/adapter';
 import { startTestTelemetry } from '@keel/telemetry/testing';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,7 +76,7 @@ describe.skipIf(!available)('interop with Python grpcio', () => {
       expect(seen.remaining).toBeLessThanOrEqual(2_000);
       expect(failed).toMatchObject({
         code: 'UNAVAILABLE',
-        details: 'Service unavailable',
+        details: OUTCOME_STATUS.KEEL_ERR_CIRCUIT_OPEN.message,
         trailers: { 'grpc-retry-pushback-ms': '2000' },
       });
       const spans = await t.spans(SpanKind.SERVER);
