@@ -182,7 +182,7 @@ describe('keelErrorHandler', () => {
 
   it('rejects an unknown unhandled mode with a TypeError naming the option', () => {
     expect(() => keelErrorHandler({ unhandled: 'throw' as never })).toThrow(
-      /keelErrorHandler: option unhandled must be 'next' or 'respond', received "throw"/,
+      `keelErrorHandler: option unhandled must be one of 'next', 'respond', received "throw"`,
     );
   });
 });

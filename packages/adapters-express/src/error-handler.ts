@@ -1,6 +1,6 @@
+import { checkOneOf, checkOptions } from '@keel/resilience/adapter';
 import { answerHttpError } from '@keel/telemetry/adapter';
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
-import { checkOptions, received } from './internal/validate.js';
 
 /** Options of {@link keelErrorHandler}. */
 export interface KeelErrorHandlerOptions {
@@ -25,12 +25,10 @@ const KNOWN = ['unhandled'] as const;
  */
 export function keelErrorHandler(options?: KeelErrorHandlerOptions): ErrorRequestHandler {
   const opts = checkOptions<KeelErrorHandlerOptions>('keelErrorHandler', options, KNOWN);
-  if (opts.unhandled !== undefined && opts.unhandled !== 'next' && opts.unhandled !== 'respond') {
-    throw new TypeError(
-      `keelErrorHandler: option unhandled must be 'next' or 'respond', received ${received(opts.unhandled)}`,
-    );
-  }
-  const unhandled = opts.unhandled === 'respond' ? 'respond' : 'pass';
+  const unhandled =
+    checkOneOf('keelErrorHandler', 'unhandled', opts.unhandled, ['next', 'respond'], 'next') === 'respond'
+      ? 'respond'
+      : 'pass';
 
   // Four parameters: that is how Express recognises an error handler.
   return function keelErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {

@@ -601,11 +601,14 @@ describe('keel() options', () => {
     [{ edge: 'yes' }, /keel: option edge must be a boolean, received "yes"/],
     [{ accessLog: 1 }, /keel: option accessLog must be a boolean, received 1/],
     [{ rejectExpiredDeadline: null }, /keel: option rejectExpiredDeadline must be a boolean, received null/],
-    [{ telemetry: {} }, /keel: option telemetry must be a Telemetry handle .*received an object/],
+    [
+      { telemetry: {} },
+      'keel: option telemetry must be a Telemetry handle (from startTelemetry() or currentTelemetry()), received an object',
+    ],
     [{ ignore: '/ping' }, /keel: option ignore must be an array of at most 64 paths.*received "\/ping"/],
     [{ ignore: ['ping'] }, /keel: option ignore\[0\] must be a path starting with \/.*received "ping"/],
     [{ ignore: ['/ping?x=1'] }, /keel: option ignore\[0\] must be a path .*received "\/ping\?x=1"/],
-    [{ edeg: true }, /keel: unknown option edeg/],
+    [{ edeg: true }, /keel: unknown option "edeg"; expected one of /],
   ])('rejects %o with a TypeError naming the option', (options, message) => {
     expect(() => keel(options as never)).toThrow(TypeError);
     expect(() => keel(options as never)).toThrow(message);

@@ -1,7 +1,7 @@
+import { checkOptions } from '@keel/resilience/adapter';
 import { HTTP_INBOUND_OPTION_KEYS, type HttpInboundOptions, httpInbound } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { listenToRouter, RouteRecorder } from './internal/route-recorder.js';
-import { checkOptions } from './internal/validate.js';
 
 /**
  * Options of {@link keel}: telemetry's inbound options (`telemetry`, `edge`, `accessLog`,

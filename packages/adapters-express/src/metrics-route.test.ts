@@ -40,7 +40,7 @@ describe('metricsRoute', () => {
 
   it('rejects something that is not a telemetry handle with a TypeError naming the argument', () => {
     expect(() => metricsRoute({} as never)).toThrow(
-      /metricsRoute: argument telemetry must be the handle startTelemetry\(\) returned, received an object/,
+      'metricsRoute: argument telemetry must be a Telemetry handle (from startTelemetry() or currentTelemetry()), received an object',
     );
   });
 });

@@ -1,6 +1,6 @@
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
+import { checkTelemetry } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { checkTelemetry } from './internal/validate.js';
 
 /**
  * Serves the Prometheus scrape: OpenMetrics with `trace_id` exemplars when the scraper asks for it
@@ -10,7 +10,7 @@ import { checkTelemetry } from './internal/validate.js';
  * app.get('/metrics', metricsRoute(telemetry));
  */
 export function metricsRoute(telemetry?: Telemetry): RequestHandler {
-  const fixed = checkTelemetry<Telemetry>('metricsRoute', 'argument telemetry', telemetry, 'scrape');
+  const fixed = checkTelemetry('metricsRoute', 'argument telemetry', telemetry);
   return function metrics(req: Request, res: Response, next: NextFunction): void {
     (fixed ?? currentTelemetry()).scrape(req.headers.accept).then(({ contentType, body }) => {
       res.statusCode = 200;

@@ -83,7 +83,11 @@ describe('rateLimit', () => {
       RangeError,
       /rateLimit: option maxKeys must be an integer from 1 to 10000000, received 0/,
     ],
-    [{ limit: 5, maxWaitMs: 10 }, TypeError, /rateLimit: unknown option maxWaitMs/],
+    [
+      { limit: 5, maxWaitMs: 10 },
+      TypeError,
+      /rateLimit: unknown option "maxWaitMs"; expected one of limit, /,
+    ],
   ])('rejects %o naming the option', (options, type, message) => {
     expect(() => rateLimit(options as never)).toThrow(type);
     expect(() => rateLimit(options as never)).toThrow(message);

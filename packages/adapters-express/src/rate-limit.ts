@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RateLimitedError, type RateLimitPolicy, rateLimit as tokenBucket } from '@keel/resilience';
+import { checkFunction, checkOptions, optionalNumber } from '@keel/resilience/adapter';
 import { answerHttpError } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { checkFunction, checkInteger, checkOptions } from './internal/validate.js';
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitOptions {
@@ -40,7 +40,7 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
   };
   tokenBucket(bucket); // validates limit, intervalMs and burst the way the resilience policy does
   const key = checkFunction<(req: Request) => string | undefined>(owner, 'key', opts.key) ?? defaultKey;
-  const maxKeys = checkInteger(owner, 'maxKeys', opts.maxKeys, 10_000, 1, 10_000_000);
+  const maxKeys = optionalNumber(owner, 'maxKeys', opts.maxKeys, 10_000, 1, 10_000_000);
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   const buckets = new Map<string, RateLimitPolicy>();
 

@@ -1,7 +1,7 @@
+import { invalidOption } from '@keel/resilience/adapter';
 import type { Readiness } from '@keel/telemetry/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { sendJson } from './internal/respond.js';
-import { received } from './internal/validate.js';
 
 /**
  * The readiness probe: renders a `createReadiness()` model (from `@keel/telemetry`) as 200 when it is
@@ -18,9 +18,7 @@ export function readinessRoute(readiness: Readiness): RequestHandler {
     readiness === null ||
     typeof (readiness as Partial<Readiness>).check !== 'function'
   ) {
-    throw new TypeError(
-      `readinessRoute: argument readiness must be the model createReadiness() returned, received ${received(readiness)}`,
-    );
+    invalidOption('readinessRoute', 'argument readiness', 'the model createReadiness() returned', readiness);
   }
   return function readinessRoute(_req: Request, res: Response, next: NextFunction): void {
     readiness.check().then((report) => sendJson(res, report.status === 'ready' ? 200 : 503, report), next);

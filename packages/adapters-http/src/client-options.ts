@@ -7,12 +7,20 @@ import {
   type RateLimitOptions,
   type RetryOptions,
 } from '@keel/resilience';
-import { PIPELINE_OPTION_KEYS } from '@keel/resilience/adapter';
+import {
+  checkBoolean,
+  checkKeys,
+  checkNumber,
+  invalidOption,
+  isPlainObject,
+  optionConflict,
+  PIPELINE_OPTION_KEYS,
+} from '@keel/resilience/adapter';
 import type { Telemetry } from '@keel/telemetry';
+import { checkTelemetry } from '@keel/telemetry/adapter';
 import type { Dispatcher } from 'undici';
 import { asResponseOutcome, clientRetryOn, httpFailureOn, httpRetryAfter, isReplayable } from './classify.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
-import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
 import type { HttpResponse } from './response.js';
 
 /** What answers a failed call instead of the error: a response, or a function of the error making one. */
@@ -107,10 +115,10 @@ function parseBaseUrl(owner: string, value: unknown): OriginParts & { prefix: st
   if (value instanceof URL) url = value;
   else if (typeof value === 'string' && URL.canParse(value)) url = new URL(value);
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    return fail(owner, 'baseUrl', expected, value instanceof URL ? value.href : value);
+    return invalidOption(owner, 'baseUrl', expected, value instanceof URL ? value.href : value);
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    return fail(owner, 'baseUrl', expected, url.href);
+    return invalidOption(owner, 'baseUrl', expected, url.href);
   }
   const { origin, protocol, hostname, port } = url;
   return { origin, protocol, hostname, port, prefix: url.pathname.replace(/\/+$/, '') };
@@ -162,58 +170,52 @@ function buildPipeline(name: string, options: HttpClientOptions, maxRetryAfterMs
 
 /** Validates the options of `httpClient` and builds its pipeline; throws TypeError/RangeError naming the option. */
 export function resolveClientOptions(options: HttpClientOptions): ResolvedClientOptions {
-  if (!isPlainObject(options as unknown)) fail('httpClient', 'options', 'an options object', options);
+  if (!isPlainObject(options as unknown))
+    invalidOption('httpClient', 'options', 'an options object', options);
   const userPipeline = options.pipeline;
   if (userPipeline !== undefined && !isPipeline(userPipeline)) {
-    fail('httpClient', 'pipeline', 'a Pipeline from @keel/resilience', userPipeline);
+    invalidOption('httpClient', 'pipeline', 'a Pipeline from @keel/resilience', userPipeline);
   }
   const name = options.name ?? userPipeline?.name;
   if (typeof name !== 'string' || name.length === 0) {
-    fail('httpClient', 'name', 'a non-empty string (the destination, e.g. "payments")', name);
+    invalidOption('httpClient', 'name', 'a non-empty string (the destination, e.g. "payments")', name);
   }
   const owner = `httpClient "${name}"`;
-  checkKeys(owner, options, KNOWN);
+  checkKeys(owner, '', options, KNOWN);
   if (userPipeline !== undefined) {
     const mixed = RESILIENCE.find((key) => (options as Record<string, unknown>)[key] !== undefined);
     if (mixed !== undefined) {
-      throw new TypeError(
-        `${owner}: option pipeline cannot be combined with ${mixed}; configure the pipeline instead`,
-      );
+      optionConflict(owner, 'pipeline', mixed, 'configure the pipeline instead');
     }
   }
   const base = options.baseUrl === undefined ? undefined : parseBaseUrl(owner, options.baseUrl);
   const headers = mergeHeaders(owner, 'headers', {}, options.headers);
-  const throwOnError = checkBoolean(owner, 'throwOnError', options.throwOnError) ?? false;
+  const throwOnError = checkBoolean(owner, 'throwOnError', options.throwOnError, false);
   const maxRetryAfterMs =
     options.maxRetryAfterMs === undefined
       ? 30_000
-      : checkInteger(owner, 'maxRetryAfterMs', options.maxRetryAfterMs, 0, 3_600_000);
+      : checkNumber(owner, 'maxRetryAfterMs', options.maxRetryAfterMs, 0, 3_600_000);
   const connections =
     options.connections === undefined
       ? undefined
-      : checkInteger(owner, 'connections', options.connections, 1, 65_536);
+      : checkNumber(owner, 'connections', options.connections, 1, 65_536);
   const dispatcher = options.dispatcher;
   if (
     dispatcher !== undefined &&
     typeof (dispatcher as unknown as Dispatcher | null)?.request !== 'function'
   ) {
-    fail(owner, 'dispatcher', 'an undici Dispatcher', dispatcher);
+    invalidOption(owner, 'dispatcher', 'an undici Dispatcher', dispatcher);
   }
   if (dispatcher !== undefined && connections !== undefined) {
-    throw new TypeError(
-      `${owner}: option connections cannot be combined with dispatcher; size your dispatcher`,
-    );
+    optionConflict(owner, 'connections', 'dispatcher', 'size your dispatcher');
   }
-  const telemetry = options.telemetry;
-  if (telemetry !== undefined && typeof (telemetry as unknown as Telemetry | null)?.propagator !== 'object') {
-    fail(owner, 'telemetry', 'a Telemetry handle from @keel/telemetry', telemetry);
-  }
+  const telemetry = checkTelemetry(owner, 'telemetry', options.telemetry);
   if (
     options.fallback !== undefined &&
     typeof options.fallback !== 'function' &&
     !isPlainObject(options.fallback)
   ) {
-    fail(owner, 'fallback', 'a response or a function of the error', options.fallback);
+    invalidOption(owner, 'fallback', 'a response or a function of the error', options.fallback);
   }
   return {
     name,

@@ -83,7 +83,7 @@ describe('httpClient options', () => {
     [
       'json with body',
       () => client().post('/x', { json: {}, body: 'x' }),
-      /options json and body cannot be combined/,
+      /option json cannot be combined with body; send one of them/,
     ],
     [
       'a URL on another origin',

@@ -1,7 +1,7 @@
+import { invalidOption } from '@keel/resilience/adapter';
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
 import { startHttpClient } from '@keel/telemetry/adapter';
 import type { TextMapSetter } from '@opentelemetry/api';
-import { describe } from './internal/validate.js';
 
 /** Options of {@link injectHeaders}. */
 export interface InjectHeadersOptions {
@@ -30,7 +30,7 @@ function destination(url: unknown): URL {
   if (url === undefined) return UNKNOWN_DESTINATION;
   if (url instanceof URL) return url;
   if (typeof url === 'string' && URL.canParse(url)) return new URL(url);
-  throw new TypeError(`injectHeaders: option url must be an absolute URL, received ${describe(url)}`);
+  return invalidOption('injectHeaders', 'url', 'an absolute URL', url);
 }
 
 /**
@@ -49,9 +49,7 @@ export function injectHeaders<H extends Exclude<HeaderCarrier, Headers>>(
 export function injectHeaders(headers: HeaderCarrier, options: InjectHeadersOptions = {}): HeaderCarrier {
   const isHeaders = headers instanceof Headers;
   if (!isHeaders && (typeof headers !== 'object' || headers === null || Array.isArray(headers))) {
-    throw new TypeError(
-      `injectHeaders: headers must be a Headers or a plain object, received ${describe(headers)}`,
-    );
+    invalidOption('injectHeaders', 'argument headers', 'a Headers or a plain object', headers);
   }
   const telemetry = options.telemetry ?? currentTelemetry();
   startHttpClient(telemetry, {

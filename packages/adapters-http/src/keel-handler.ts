@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkKeys, invalidOption, isPlainObject } from '@keel/resilience/adapter';
 import {
   type ExchangeState,
   HTTP_INBOUND_OPTION_KEYS,
   type HttpInboundOptions,
   httpInbound,
 } from '@keel/telemetry/adapter';
-import { checkKeys, fail, isPlainObject } from './internal/validate.js';
 
 /** A plain `node:http` request listener; it may return a promise. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -55,12 +55,14 @@ export function keelHandler(
   handler: RequestHandler,
   options: KeelHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  if (typeof handler !== 'function') fail('keelHandler', 'handler', 'a function (req, res)', handler);
-  if (!isPlainObject(options as unknown)) fail('keelHandler', 'options', 'an options object', options);
-  checkKeys('keelHandler', options, KNOWN);
+  if (typeof handler !== 'function')
+    invalidOption('keelHandler', 'argument handler', 'a function (req, res)', handler);
+  if (!isPlainObject(options as unknown))
+    invalidOption('keelHandler', 'options', 'an options object', options);
+  checkKeys('keelHandler', '', options, KNOWN);
   const { route } = options;
   if (route !== undefined && typeof route !== 'function')
-    fail('keelHandler', 'route', 'a function (req) => string | undefined', route);
+    invalidOption('keelHandler', 'route', 'a function (req) => string | undefined', route);
   const inbound = httpInbound<IncomingMessage, ServerResponse, undefined>('keelHandler', options, {
     handle: handler,
     state: (req) => new HandlerState(route, req),

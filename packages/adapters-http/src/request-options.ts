@@ -1,9 +1,17 @@
 import { Readable } from 'node:stream';
+import {
+  checkBoolean,
+  checkKeys,
+  checkNumber,
+  invalidOption,
+  isPlainObject,
+  MAX_MS,
+  optionConflict,
+} from '@keel/resilience/adapter';
 import type { HttpClientStart } from '@keel/telemetry/adapter';
 import { IDEMPOTENT_METHODS } from './classify.js';
 import type { OriginParts, ResolvedClientOptions } from './client-options.js';
 import { type HeaderRecord, type HeadersInit, mergeHeaders } from './internal/headers.js';
-import { checkBoolean, checkInteger, checkKeys, fail, isPlainObject } from './internal/validate.js';
 
 /** A query parameter value; arrays repeat the parameter. */
 export type QueryValue = string | number | boolean;
@@ -77,12 +85,12 @@ function appendQuery(owner: string, path: string, query: unknown): string {
       if (value === undefined) continue;
       for (const item of Array.isArray(value) ? value : [value]) {
         if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
-          fail(owner, `query.${key}`, 'a string, number, boolean or an array of them', item);
+          invalidOption(owner, `query.${key}`, 'a string, number, boolean or an array of them', item);
         }
         search.append(key, String(item));
       }
     }
-  } else return fail(owner, 'query', 'a URLSearchParams or an object of values', query);
+  } else return invalidOption(owner, 'query', 'a URLSearchParams or an object of values', query);
   const text = search.toString();
   if (text === '') return path;
   return `${path}${path.includes('?') ? '&' : '?'}${text}`;
@@ -111,17 +119,17 @@ function urlUnder(parts: OriginParts, origin: string, fullPath: string): HttpCli
 
 function target(client: ResolvedClientOptions, owner: string, to: unknown): Target {
   const value = to instanceof URL ? to.href : to;
-  if (typeof value !== 'string') return fail(owner, 'url', 'a path or an http(s) URL', value);
+  if (typeof value !== 'string') return invalidOption(owner, 'url', 'a path or an http(s) URL', value);
   if (ABSOLUTE.test(value)) {
-    if (!URL.canParse(value)) return fail(owner, 'url', 'a valid http(s) URL', value);
+    if (!URL.canParse(value)) return invalidOption(owner, 'url', 'a valid http(s) URL', value);
     const url = new URL(value);
     if (client.origin !== undefined && url.origin !== client.origin) {
-      return fail(owner, 'url', `a path or a URL on ${client.origin} (the client's baseUrl)`, value);
+      return invalidOption(owner, 'url', `a path or a URL on ${client.origin} (the client's baseUrl)`, value);
     }
     return { origin: url.origin, path: `${url.pathname}${url.search}`, url };
   }
   if (client.origin === undefined) {
-    return fail(owner, 'url', 'an absolute http(s) URL (the client has no baseUrl)', value);
+    return invalidOption(owner, 'url', 'an absolute http(s) URL (the client has no baseUrl)', value);
   }
   return {
     origin: client.origin,
@@ -143,14 +151,14 @@ export function prepareRequest(
   if (typeof rawMethod === 'string' && NORMALIZED.has(rawMethod)) method = rawMethod;
   else {
     if (typeof rawMethod !== 'string' || !METHOD.test(rawMethod))
-      fail(owner, 'method', 'an HTTP method', rawMethod);
+      invalidOption(owner, 'method', 'an HTTP method', rawMethod);
     const upper = rawMethod.toUpperCase();
     method = NORMALIZED.has(upper) ? upper : rawMethod;
   }
   const o = options ?? NO_OPTIONS;
   if (o !== NO_OPTIONS) {
-    if (!isPlainObject(o)) fail(owner, 'request options', 'an object', o);
-    checkKeys(owner, o, KNOWN);
+    if (!isPlainObject(o)) invalidOption(owner, 'options', 'an options object', o);
+    checkKeys(owner, '', o, KNOWN);
   }
   const { origin, path, url } = target(client, owner, to);
   const fullPath = appendQuery(owner, path, o.query);
@@ -161,27 +169,26 @@ export function prepareRequest(
       : mergeHeaders(owner, 'headers', { ...client.headers }, o.headers);
   if (o.idempotencyKey !== undefined) {
     if (typeof o.idempotencyKey !== 'string' || o.idempotencyKey.length === 0) {
-      fail(owner, 'idempotencyKey', 'a non-empty string', o.idempotencyKey);
+      invalidOption(owner, 'idempotencyKey', 'a non-empty string', o.idempotencyKey);
     }
     headers['idempotency-key'] = o.idempotencyKey;
   }
   let body: string | Uint8Array | Readable | null = null;
   if (o.json !== undefined && o.body !== undefined) {
-    throw new TypeError(`${owner}: options json and body cannot be combined, received both`);
+    optionConflict(owner, 'json', 'body', 'send one of them');
   }
   if (o.json !== undefined) {
     body = JSON.stringify(o.json);
     headers['content-type'] ??= 'application/json';
   } else if (o.body !== undefined) {
     if (typeof o.body !== 'string' && !(o.body instanceof Uint8Array) && !(o.body instanceof Readable)) {
-      fail(owner, 'body', 'a string, a Uint8Array or a Readable', o.body);
+      invalidOption(owner, 'body', 'a string, a Uint8Array or a Readable', o.body);
     }
     body = o.body;
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-    fail(owner, 'signal', 'an AbortSignal', o.signal);
-  const timeout =
-    o.timeout === undefined ? undefined : checkInteger(owner, 'timeout', o.timeout, 0, 2_147_483_647);
+    invalidOption(owner, 'signal', 'an AbortSignal', o.signal);
+  const timeout = o.timeout === undefined ? undefined : checkNumber(owner, 'timeout', o.timeout, 0, MAX_MS);
   const safe = IDEMPOTENT_METHODS.has(method) || headers['idempotency-key'] !== undefined;
   return {
     method,
@@ -195,6 +202,6 @@ export function prepareRequest(
     replayable: safe && !(body instanceof Readable),
     signal: o.signal,
     timeout,
-    throwOnError: checkBoolean(owner, 'throwOnError', o.throwOnError) ?? client.throwOnError,
+    throwOnError: checkBoolean(owner, 'throwOnError', o.throwOnError, client.throwOnError),
   };
 }

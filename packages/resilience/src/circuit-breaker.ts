@@ -3,7 +3,7 @@ import { CircuitOpenError, isLocalRejection } from './errors.js';
 import { now } from './internal/clock.js';
 import type { Scope } from './internal/scope.js';
 import { SlidingWindowBreaker } from './internal/sliding-window.js';
-import { checkFunction, checkKeys, MAX_MS, optionalNumber } from './internal/validate.js';
+import { checkFunction, checkKeys, MAX_MS, optionalNumber, optionConflict } from './internal/validate.js';
 import { brandPolicy, type Next, type Policy } from './policy.js';
 import type { Outcome } from './retry.js';
 
@@ -89,8 +89,11 @@ export function circuitBreaker(
       options.minimumThroughput !== undefined ||
       options.samplingDurationMs !== undefined)
   ) {
-    throw new TypeError(
-      `${owner}: option ${p}consecutiveFailures cannot be combined with ${p}failureRatio, ${p}minimumThroughput or ${p}samplingDurationMs; choose one mode`,
+    optionConflict(
+      owner,
+      `${p}consecutiveFailures`,
+      `${p}failureRatio, ${p}minimumThroughput or ${p}samplingDurationMs`,
+      'choose one mode',
     );
   }
   let breaker: IBreaker;

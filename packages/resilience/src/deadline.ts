@@ -44,7 +44,7 @@ export function msUntil(deadline: number): number {
  * await runWithDeadline(2_000, () => payments.execute(charge));
  */
 export function runWithDeadline<T>(ms: number, fn: () => T): T {
-  checkNumber('runWithDeadline', 'ms', ms, 0, MAX_MS, false);
+  checkNumber('runWithDeadline', 'argument ms', ms, 0, MAX_MS, false);
   ensureContextManager();
   return context.with(setDeadline(context.active(), now() + ms), fn);
 }

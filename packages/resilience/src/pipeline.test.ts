@@ -412,7 +412,12 @@ describe('DESIGN §4 guarantee 8: no unsafe defaults', () => {
       RangeError,
       ['circuitBreaker.samplingDurationMs', '2000', 'received 1500'],
     ],
-    ['an unknown option', { retries: 3 }, TypeError, ['unknown option retries', 'expected one of', 'retry']],
+    [
+      'an unknown option',
+      { retries: 3 },
+      TypeError,
+      ['pipeline "validated": unknown option "retries"', 'expected one of', 'retry'],
+    ],
     ['an unknown retry option', { retry: { maxAttempt: 3 } }, TypeError, ['retry.maxAttempt', 'maxAttempts']],
     [
       'an unknown breaker option',

@@ -15,7 +15,7 @@ import { resolvePolicies } from './internal/resolve-options.js';
 import { runIn } from './internal/run-in.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
 import { StandardCall, standardLaunch } from './internal/standard-call.js';
-import { checkObject, describe } from './internal/validate.js';
+import { checkObject, invalidOption } from './internal/validate.js';
 import { isPolicy, type Policy } from './policy.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { announce, assertNameFree, retire } from './registry.js';
@@ -102,9 +102,7 @@ const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
  */
 export function pipeline(name: string, options: PipelineOptions | Policy = {}): Pipeline {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new TypeError(
-      `pipeline: name must be 1 to 128 characters of [A-Za-z0-9._:/-], received ${describe(name)}`,
-    );
+    invalidOption('pipeline', 'argument name', '1 to 128 characters of [A-Za-z0-9._:/-]', name);
   }
   assertNameFree(name);
   const owner = `pipeline "${name}"`;

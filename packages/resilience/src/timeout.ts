@@ -43,7 +43,7 @@ function expire(race: Race, budget: number, bound: TimeoutError['scope'], policy
 }
 
 function build(name: 'timeout' | 'total-timeout', ms: number): TimeoutPolicy {
-  checkNumber(name === 'timeout' ? 'timeout' : 'totalTimeout', 'ms', ms, 1, MAX_MS);
+  checkNumber(name === 'timeout' ? 'timeout' : 'totalTimeout', 'argument ms', ms, 1, MAX_MS);
   const errorScope = name === 'timeout' ? 'attempt' : 'total';
   const policy: TimeoutPolicy = {
     name,

@@ -4,6 +4,7 @@ import '@keel/resilience/node-check';
 
 // What adapters' servers and consumers implement and report (the application entry holds the factories).
 export type { Drainable, Readiness, ReadinessPhase, ReadinessReport } from './lifecycle/index.js';
+export { checkTelemetry } from './operations/check-telemetry.js';
 export type { OperationCore } from './operations/core.js';
 export {
   CONNECTION_ERROR_CODES,

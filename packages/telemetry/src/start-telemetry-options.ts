@@ -1,5 +1,14 @@
 // Checks of startTelemetry's options: unknown keys fail at once, and a second start with other options
 // is refused rather than silently answered with the first handle.
+import {
+  checkBoolean,
+  checkKeys,
+  checkNonEmptyString,
+  invalidOption,
+  isPlainObject,
+} from '@keel/resilience/adapter';
+
+const OWNER = 'startTelemetry';
 
 /** Every option `startTelemetry` knows, in the order its docs list them. */
 export const TELEMETRY_OPTION_KEYS = [
@@ -18,40 +27,12 @@ export const TELEMETRY_OPTION_KEYS = [
   'shutdownTimeoutMs',
 ] as const;
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'function') return 'a function';
-  return typeof value === 'object' ? 'an object' : String(value);
-}
-
 /** Throws a `TypeError` naming the option when `options` is not an object of known keys with a service name. */
 export function checkTelemetryOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `startTelemetry: options must be an object with serviceName, received ${describe(options)}`,
-    );
-  }
-  const known: readonly string[] = TELEMETRY_OPTION_KEYS;
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `startTelemetry: unknown option ${key}; expected one of ${TELEMETRY_OPTION_KEYS.join(', ')}`,
-      );
-    }
-  }
-  const { serviceName, traceStore } = options as Record<string, unknown>;
-  if (typeof serviceName !== 'string' || serviceName.length === 0) {
-    throw new TypeError(
-      `startTelemetry: option serviceName must be a non-empty string, received ${describe(serviceName)}`,
-    );
-  }
-  if (traceStore !== undefined && typeof traceStore !== 'boolean') {
-    throw new TypeError(
-      `startTelemetry: option traceStore must be a boolean, received ${describe(traceStore)}`,
-    );
-  }
+  if (!isPlainObject(options)) invalidOption(OWNER, 'options', 'an object with serviceName', options);
+  checkKeys(OWNER, '', options, TELEMETRY_OPTION_KEYS);
+  checkNonEmptyString(OWNER, 'serviceName', options.serviceName);
+  checkBoolean(OWNER, 'traceStore', options.traceStore, undefined);
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -51,7 +51,7 @@ describe('startTelemetry', () => {
     const typo = { ...options, serviceVersoin: '1.0.0' } as TelemetryOptions;
     expect(() => startTelemetry(typo)).toThrow(TypeError);
     expect(() => startTelemetry(typo)).toThrow(
-      'startTelemetry: unknown option serviceVersoin; expected one of',
+      'startTelemetry: unknown option "serviceVersoin"; expected one of',
     );
   });
 

@@ -1,4 +1,4 @@
-import { describe } from './validate.js';
+import { invalidOption } from '@keel/resilience/adapter';
 
 /** Outgoing headers: lower-case names, so the ones Keel writes replace rather than duplicate the user's. */
 export type HeaderRecord = Record<string, string | string[]>;
@@ -17,25 +17,19 @@ export function mergeHeaders(owner: string, option: string, into: HeaderRecord, 
     return into;
   }
   if (typeof init !== 'object' || init === null || Array.isArray(init)) {
-    throw new TypeError(
-      `${owner}: option ${option} must be a Headers or an object of header values, received ${describe(init)}`,
-    );
+    invalidOption(owner, option, 'a Headers or an object of header values', init);
   }
   for (const [name, value] of Object.entries(init)) {
     if (value === undefined) continue;
     if (!TOKEN.test(name)) {
-      throw new TypeError(
-        `${owner}: option ${option} has an invalid header name, received ${describe(name)}`,
-      );
+      invalidOption(owner, option, 'an object whose keys are HTTP header names', name);
     }
     if (typeof value === 'string') into[name.toLowerCase()] = value;
     else if (typeof value === 'number' && Number.isFinite(value)) into[name.toLowerCase()] = String(value);
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       into[name.toLowerCase()] = [...(value as string[])];
     } else {
-      throw new TypeError(
-        `${owner}: option ${option}.${name} must be a string, a number or an array of strings, received ${describe(value)}`,
-      );
+      invalidOption(owner, `${option}.${name}`, 'a string, a number or an array of strings', value);
     }
   }
   return into;

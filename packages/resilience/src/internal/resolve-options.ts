@@ -6,7 +6,7 @@ import type { Policy } from '../policy.js';
 import { type RateLimitOptions, rateLimit } from '../rate-limit.js';
 import { type RetryOptions, retry } from '../retry.js';
 import { timeout, totalTimeout } from '../timeout.js';
-import { checkKeys, checkObject, describe, MAX_MS, optionalNumber } from './validate.js';
+import { checkKeys, checkObject, MAX_MS, optionalNumber, optionOutOfRange } from './validate.js';
 
 /** The keys of the standard pipeline's options (`PipelineOptions`), for wrappers that accept them too. */
 export const PIPELINE_OPTION_KEYS = [
@@ -40,9 +40,7 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
     : optionalNumber(owner, 'timeout', options.timeout, Math.min(10_000, totalHint ?? 10_000), 1, MAX_MS);
   const totalMs = off(options.totalTimeout) ? undefined : (totalHint ?? Math.max(30_000, attemptMs ?? 0));
   if (attemptMs !== undefined && totalMs !== undefined && attemptMs > totalMs) {
-    throw new RangeError(
-      `${owner}: option timeout (${attemptMs} ms) must not exceed totalTimeout (${totalMs} ms)`,
-    );
+    optionOutOfRange(owner, 'timeout', `at most totalTimeout (${totalMs} ms)`, attemptMs);
   }
   const policies: Policy[] = [];
   if (options.fallback !== undefined) policies.push(fallback(options.fallback));
@@ -72,8 +70,11 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
       policies.push(circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner));
     } else {
       if (ratioMode && attemptMs !== undefined && (cb.samplingDurationMs as number) < 2 * attemptMs) {
-        throw new RangeError(
-          `${owner}: option circuitBreaker.samplingDurationMs must be at least twice timeout (${2 * attemptMs} ms), received ${describe(cb.samplingDurationMs)}`,
+        optionOutOfRange(
+          owner,
+          'circuitBreaker.samplingDurationMs',
+          `at least twice timeout (${2 * attemptMs} ms)`,
+          cb.samplingDurationMs,
         );
       }
       policies.push(circuitBreaker(cb, owner));

@@ -141,7 +141,7 @@ describe('createLogger', () => {
 
   it('rejects a missing service name naming the option', () => {
     expect(() => createLogger({ serviceName: '' })).toThrow(
-      /options\.serviceName must be a non-empty string/,
+      'createLogger: option serviceName must be a non-empty string, received ""',
     );
   });
 });
@@ -214,6 +214,8 @@ describe('createLogger with an application pino logger', () => {
   it('rejects a destination, which a child cannot change', () => {
     expect(() =>
       createLogger({ serviceName: 'c', logger: pino({}, capture()), destination: capture() }),
-    ).toThrow(/options\.destination cannot be combined with options\.logger/);
+    ).toThrow(
+      'createLogger: option destination cannot be combined with logger; the given logger keeps its own stream',
+    );
   });
 });

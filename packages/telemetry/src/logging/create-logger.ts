@@ -1,3 +1,4 @@
+import { checkNonEmptyString, optionConflict, optionOutOfRange, received } from '@keel/resilience/adapter';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { logFields, mergeFields } from './log-fields.js';
 import { DEFAULT_REDACT_PATHS, REDACT_CENSOR } from './redact.js';
@@ -36,11 +37,7 @@ type Formatter = (record: object) => object;
  */
 export function createLogger(options: LoggerOptions): Logger {
   const { serviceName, logger } = options;
-  if (typeof serviceName !== 'string' || serviceName === '') {
-    throw new TypeError(
-      `createLogger: options.serviceName must be a non-empty string, received ${String(serviceName)}`,
-    );
-  }
+  checkNonEmptyString('createLogger', 'serviceName', serviceName);
   const fields = logFields(serviceName);
   const redact = { paths: [...DEFAULT_REDACT_PATHS, ...(options.redact ?? [])], censor: REDACT_CENSOR };
   if (logger === undefined) {
@@ -51,9 +48,7 @@ export function createLogger(options: LoggerOptions): Logger {
     );
   }
   if (options.destination !== undefined) {
-    throw new TypeError(
-      'createLogger: options.destination cannot be combined with options.logger, whose stream is kept',
-    );
+    optionConflict('createLogger', 'destination', 'logger', 'the given logger keeps its own stream');
   }
   const internals = logger as unknown as Record<symbol, unknown>;
   // A pino child replaces its parent's redaction rather than extending it, so silently dropping the
@@ -82,9 +77,10 @@ export function createLogger(options: LoggerOptions): Logger {
 
 function resolveLevel(explicit: string | undefined, known: Record<string, number>): string {
   const fromEnv = process.env.LOG_LEVEL === '' ? undefined : process.env.LOG_LEVEL;
-  const source = explicit !== undefined ? 'options.level' : fromEnv !== undefined ? 'LOG_LEVEL' : undefined;
   const level = (explicit ?? fromEnv ?? 'info').trim().toLowerCase();
   if (level === 'silent' || Object.hasOwn(known, level)) return level;
-  const names = [...Object.keys(known), 'silent'].join(', ');
-  throw new RangeError(`createLogger: ${source} must be one of ${names}, received "${explicit ?? fromEnv}"`);
+  const expected = `one of ${[...Object.keys(known), 'silent'].join(', ')}`;
+  if (explicit !== undefined) optionOutOfRange('createLogger', 'level', expected, explicit);
+  // The same shape for the environment variable, which is not an option.
+  throw new RangeError(`createLogger: LOG_LEVEL must be ${expected}, received ${received(fromEnv)}`);
 }

@@ -85,10 +85,12 @@ describe('turnDestination', () => {
 
   it('names the option and its range for bad input', () => {
     expect(() => turnDestination({ dest: -1 })).toThrow(TypeError);
-    expect(() => turnDestination({ dest: '' })).toThrow(/options.dest must be a file descriptor/);
+    expect(() => turnDestination({ dest: '' })).toThrow(
+      'turnDestination: option dest must be a file descriptor (an integer ≥ 0) or a non-empty path, received ""',
+    );
     expect(() => turnDestination({ maxBufferedChars: 10 })).toThrow(RangeError);
     expect(() => turnDestination({ maxBufferedChars: 1.5 })).toThrow(
-      /options.maxBufferedChars must be an integer from 1024 to 16777216, received 1.5/,
+      'turnDestination: option maxBufferedChars must be an integer from 1024 to 16777216, received 1.5',
     );
   });
 

@@ -1,3 +1,4 @@
+import { invalidOption, optionalNumber } from '@keel/resilience/adapter';
 import pino, { type DestinationStream } from 'pino';
 
 /** Options of {@link turnDestination}. */
@@ -62,16 +63,16 @@ export function turnDestination(options?: TurnDestinationOptions): TurnDestinati
   const dest = options?.dest ?? 1;
   const isFd = typeof dest === 'number' && Number.isInteger(dest) && dest >= 0;
   if (!isFd && (typeof dest !== 'string' || dest === '')) {
-    throw new TypeError(
-      `turnDestination: options.dest must be a file descriptor (an integer ≥ 0) or a non-empty path, received ${String(dest)}`,
-    );
+    invalidOption('turnDestination', 'dest', 'a file descriptor (an integer ≥ 0) or a non-empty path', dest);
   }
-  const max = options?.maxBufferedChars ?? 65_536;
-  if (!Number.isInteger(max) || max < MIN_BUFFER || max > MAX_BUFFER) {
-    throw new RangeError(
-      `turnDestination: options.maxBufferedChars must be an integer from ${MIN_BUFFER} to ${MAX_BUFFER}, received ${String(max)}`,
-    );
-  }
+  const max = optionalNumber(
+    'turnDestination',
+    'maxBufferedChars',
+    options?.maxBufferedChars,
+    65_536,
+    MIN_BUFFER,
+    MAX_BUFFER,
+  );
   return new Turn(pino.destination({ dest, sync: true }), max);
 }
 

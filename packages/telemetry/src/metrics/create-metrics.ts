@@ -1,3 +1,4 @@
+import { optionalNumber } from '@keel/resilience/adapter';
 import { Counter, collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
 import * as catalog from './catalog.js';
 import { type DurationHistogram, durationHistogram } from './duration-histogram.js';
@@ -55,12 +56,14 @@ export const SERIES_OVERFLOW_METRIC = 'keel_metric_series_overflow_total';
  * const { contentType, body } = await metrics.metricsText(req.headers.accept);
  */
 export function createMetrics(options: MetricsOptions = {}): KeelMetrics {
-  const seriesLimit = options.seriesLimit ?? 2000;
-  if (!Number.isSafeInteger(seriesLimit) || seriesLimit < 1) {
-    throw new RangeError(
-      `createMetrics: options.seriesLimit must be a positive integer, received ${seriesLimit}`,
-    );
-  }
+  const seriesLimit = optionalNumber(
+    'createMetrics',
+    'seriesLimit',
+    options.seriesLimit,
+    2000,
+    1,
+    Number.POSITIVE_INFINITY,
+  );
   const registry = options.registry ?? new Registry();
   const overflow = new Counter<'metric'>({
     name: SERIES_OVERFLOW_METRIC,

@@ -1,22 +1,6 @@
+import { checkBoolean, invalidOption } from '@keel/resilience/adapter';
 import type { Telemetry } from '../start-telemetry.js';
-
-// TEMPORARY local checks, replaced by the shared option-validation module.
-function received(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-function invalidOption(owner: string, option: string, expected: string, value: unknown): never {
-  throw new TypeError(`${owner}: option ${option} must be ${expected}, received ${received(value)}`);
-}
-function checkBoolean(owner: string, option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') invalidOption(owner, option, 'a boolean', value);
-  return value;
-}
+import { checkTelemetry } from './check-telemetry.js';
 
 /** The most paths `ignore` takes: it is a list of probe routes, not a routing table. */
 const MAX_IGNORED = 64;
@@ -44,18 +28,7 @@ export function checkInboundOptions(
   },
   defaults: readonly string[],
 ): ResolvedInboundOptions {
-  const telemetry = options.telemetry as Telemetry | undefined;
-  if (
-    telemetry !== undefined &&
-    (typeof telemetry !== 'object' || telemetry === null || typeof telemetry.propagator !== 'object')
-  ) {
-    invalidOption(
-      owner,
-      'telemetry',
-      'a Telemetry handle (from startTelemetry() or currentTelemetry())',
-      telemetry,
-    );
-  }
+  const telemetry = checkTelemetry(owner, 'telemetry', options.telemetry);
   return {
     telemetry,
     edge: checkBoolean(owner, 'edge', options.edge, false),

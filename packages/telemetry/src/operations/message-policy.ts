@@ -1,4 +1,4 @@
-const MAX_MS = 2_147_483_647; // setTimeout's ceiling
+import { checkFunction, checkKeys, checkObject, MAX_MS, optionalNumber } from '@keel/resilience/adapter';
 
 /** Retries of a failed message: each goes back to the broker with a delay, never held in the process. */
 export interface MessageRetryOptions {
@@ -32,36 +32,6 @@ export interface MessagePolicy {
   readonly retryOn: (error: unknown) => boolean;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return 'a function';
-  return typeof value === 'object' ? 'an object' : String(value);
-}
-
-function integer(owner: string, option: string, value: unknown, fallback: number, min: number, max: number) {
-  if (value === undefined) return fallback;
-  const message = `${owner}: option ${option} must be an integer from ${min} to ${max}, received ${describe(value)}`;
-  if (typeof value !== 'number') throw new TypeError(message);
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(message);
-  return value;
-}
-
-function plainObject(owner: string, option: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${owner}: option ${option} must be an options object, received ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function known(owner: string, prefix: string, value: Record<string, unknown>, keys: readonly string[]) {
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key))
-      throw new TypeError(`${owner}: unknown option ${prefix}${key}; expected one of ${keys.join(', ')}`);
-  }
-}
-
 const retryAll = (): boolean => true;
 
 /**
@@ -70,17 +40,15 @@ const retryAll = (): boolean => true;
  */
 export function messagePolicy(owner: string, options: MessageHandlingOptions = {}): MessagePolicy {
   const { timeout, retry = {}, retryOn } = options;
-  const r = plainObject(owner, 'retry', retry);
-  known(owner, 'retry.', r, ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
-  const baseDelayMs = integer(owner, 'retry.baseDelayMs', r.baseDelayMs, 1_000, 1, MAX_MS);
-  if (retryOn !== undefined && typeof retryOn !== 'function') {
-    throw new TypeError(`${owner}: option retryOn must be a function, received ${describe(retryOn)}`);
-  }
+  const r = checkObject(owner, 'retry', retry, 'an options object');
+  checkKeys(owner, 'retry.', r, ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
+  const baseDelayMs = optionalNumber(owner, 'retry.baseDelayMs', r.baseDelayMs, 1_000, 1, MAX_MS);
+  checkFunction(owner, 'retryOn', retryOn);
   return {
-    timeoutMs: integer(owner, 'timeout', timeout, 30_000, 1, MAX_MS),
-    maxAttempts: integer(owner, 'retry.maxAttempts', r.maxAttempts, 5, 1, 100),
+    timeoutMs: optionalNumber(owner, 'timeout', timeout, 30_000, 1, MAX_MS),
+    maxAttempts: optionalNumber(owner, 'retry.maxAttempts', r.maxAttempts, 5, 1, 100),
     baseDelayMs,
-    maxDelayMs: integer(
+    maxDelayMs: optionalNumber(
       owner,
       'retry.maxDelayMs',
       r.maxDelayMs,

@@ -108,7 +108,7 @@ describe('KeelPropagator round trip', () => {
 
     it('rejects a randomTraceIds that is not a boolean, naming it', () => {
       expect(() => keelPropagator({ randomTraceIds: 'yes' as unknown as boolean })).toThrow(
-        /options\.randomTraceIds must be a boolean, received yes/,
+        'keelPropagator: option randomTraceIds must be a boolean, received "yes"',
       );
     });
   });
@@ -332,7 +332,7 @@ describe('carriers and options', () => {
     'rejects correlationHeader %j with a TypeError naming the option',
     (name) => {
       expect(() => keelPropagator({ correlationHeader: name as string })).toThrow(
-        /options\.correlationHeader/,
+        /^keelPropagator: option correlationHeader must be an HTTP header name other than the trace, baggage and deadline headers, received /,
       );
     },
   );

@@ -1,4 +1,5 @@
 import { getDeadline, msUntil, setDeadline } from '@keel/resilience';
+import { checkBoolean, checkFunction, invalidOption } from '@keel/resilience/adapter';
 import {
   type Context,
   isSpanContextValid,
@@ -102,9 +103,11 @@ function resolveCorrelationHeader(option: unknown): string {
   const name = typeof option === 'string' ? option.toLowerCase() : undefined;
   // Names that live on Object.prototype would read inherited members of a plain-object carrier.
   if (name === undefined || !HEADER_NAME.test(name) || name in Object.prototype || RESERVED.has(name)) {
-    const received = typeof option === 'string' ? JSON.stringify(option) : String(option);
-    throw new TypeError(
-      `keelPropagator: options.correlationHeader must be an HTTP header name other than the trace, baggage and deadline headers, received ${received}`,
+    invalidOption(
+      'keelPropagator',
+      'correlationHeader',
+      'an HTTP header name other than the trace, baggage and deadline headers',
+      option,
     );
   }
   return name;
@@ -124,18 +127,8 @@ export class KeelPropagator implements TextMapPropagator {
   constructor(options: KeelPropagatorOptions = {}) {
     this.#correlationHeader = resolveCorrelationHeader(options.correlationHeader);
     this.#fields = [...new Set([...RESERVED, this.#correlationHeader, REQUEST_ID_HEADER])];
-    if (options.randomTraceIds !== undefined && typeof options.randomTraceIds !== 'boolean') {
-      throw new TypeError(
-        `keelPropagator: options.randomTraceIds must be a boolean, received ${String(options.randomTraceIds)}`,
-      );
-    }
-    this.#randomTraceIds = options.randomTraceIds === true;
-    if (options.onDropped !== undefined && typeof options.onDropped !== 'function') {
-      throw new TypeError(
-        `keelPropagator: options.onDropped must be a function, received ${String(options.onDropped)}`,
-      );
-    }
-    this.#onDropped = options.onDropped;
+    this.#randomTraceIds = checkBoolean('keelPropagator', 'randomTraceIds', options.randomTraceIds, false);
+    this.#onDropped = checkFunction('keelPropagator', 'onDropped', options.onDropped);
   }
 
   /** The header carrying the correlation ID, lowercase. */

@@ -215,11 +215,11 @@ describe('startTracing', () => {
     ],
     [
       { serviceName: 'x', exportTimeoutMs: 0 },
-      'option exportTimeoutMs must be an integer of at least 1, received 0',
+      'startTracing: option exportTimeoutMs must be an integer from 1 to 2147483647, received 0',
     ],
     [
       { serviceName: 'x', servicename: 'y' },
-      'startTracing: unknown option servicename; the options are serviceName, serviceVersion',
+      'startTracing: unknown option "servicename"; expected one of serviceName, serviceVersion',
     ],
     [undefined, 'startTracing: options must be an object with serviceName, received undefined'],
   ])('rejects invalid options %o naming the option', (options, message) => {

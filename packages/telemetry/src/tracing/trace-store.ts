@@ -1,3 +1,4 @@
+import { optionalNumber } from '@keel/resilience/adapter';
 import { TraceFlags } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { type RenderOptions, renderTrace } from './render.js';
@@ -32,13 +33,7 @@ interface Held {
 }
 
 function checkLimit(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    const received = typeof value === 'string' ? JSON.stringify(value) : String(value);
-    const Failure = typeof value === 'number' ? RangeError : TypeError;
-    throw new Failure(`traceStore: option ${option} must be an integer of at least 1, received ${received}`);
-  }
-  return value;
+  return optionalNumber('traceStore', option, value, fallback, 1, Number.POSITIVE_INFINITY);
 }
 
 /**

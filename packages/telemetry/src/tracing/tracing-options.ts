@@ -1,3 +1,10 @@
+import {
+  checkKeys,
+  checkNonEmptyString,
+  invalidOption,
+  MAX_MS,
+  optionalNumber,
+} from '@keel/resilience/adapter';
 import type { ContextManager, TextMapPropagator } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { ExportFailureListener } from './lazy-otlp-exporter.js';
@@ -54,59 +61,34 @@ const KNOWN = new Set([
   'onExportFailure',
 ]);
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : String(value);
-}
-
-function fail(option: string, expected: string, value: unknown): never {
-  throw new TypeError(`startTracing: option ${option} must be ${expected}, received ${describe(value)}`);
-}
+const OWNER = 'startTracing';
 
 /** Checks `options` once, at start, with messages that name the option, the expectation and the value. */
 export function validateTracingOptions(options: TracingOptions): void {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `startTracing: options must be an object with serviceName, received ${describe(options)}`,
-    );
+    invalidOption(OWNER, 'options', 'an object with serviceName', options);
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(`startTracing: unknown option ${key}; the options are ${[...KNOWN].join(', ')}`);
-    }
-  }
+  checkKeys(OWNER, '', options, KNOWN);
   const o = options as unknown as Record<string, unknown>;
-  if (typeof o.serviceName !== 'string' || o.serviceName === '')
-    fail('serviceName', 'a non-empty string', o.serviceName);
+  checkNonEmptyString(OWNER, 'serviceName', o.serviceName);
   for (const key of ['serviceVersion', 'serviceInstanceId'] as const) {
-    if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key] === ''))
-      fail(key, 'a non-empty string', o[key]);
+    if (o[key] !== undefined) checkNonEmptyString(OWNER, key, o[key]);
   }
   if (o.otlpEndpoint !== undefined) {
     const url = typeof o.otlpEndpoint === 'string' ? URL.parse(o.otlpEndpoint) : null;
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      fail('otlpEndpoint', 'an http(s) URL', o.otlpEndpoint);
+      invalidOption(OWNER, 'otlpEndpoint', 'an http(s) URL', o.otlpEndpoint);
     }
   }
-  const timeout = o.exportTimeoutMs;
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1)) {
-    if (typeof timeout === 'number') {
-      throw new RangeError(
-        `startTracing: option exportTimeoutMs must be an integer of at least 1, received ${timeout}`,
-      );
-    }
-    fail('exportTimeoutMs', 'an integer of at least 1', timeout);
-  }
+  optionalNumber(OWNER, 'exportTimeoutMs', o.exportTimeoutMs, undefined, 1, MAX_MS);
   const store = o.traceStore;
   if (store !== undefined && typeof store !== 'boolean' && (typeof store !== 'object' || store === null)) {
-    fail('traceStore', 'a boolean or trace store bounds', o.traceStore);
+    invalidOption(OWNER, 'traceStore', 'a boolean or trace store bounds', o.traceStore);
   }
   if (o.onExportFailure !== undefined && typeof o.onExportFailure !== 'function') {
     fail('onExportFailure', 'a function', o.onExportFailure);
   }
   if (o.spanProcessors !== undefined && !Array.isArray(o.spanProcessors)) {
-    fail('spanProcessors', 'an array of span processors', o.spanProcessors);
+    invalidOption(OWNER, 'spanProcessors', 'an array of span processors', o.spanProcessors);
   }
 }
