@@ -1,5 +1,5 @@
+import { invalidOption } from '@keel/resilience/adapter';
 import type { Channel, ConfirmChannel, Options } from 'amqplib';
-import { fail } from './internal/validate.js';
 
 /**
  * The shape of an `amqp-connection-manager` ChannelWrapper that Keel uses: a channel that comes back after
@@ -36,9 +36,9 @@ export function checkChannel(owner: string, channel: unknown): AmqpChannel {
     )
       return channel as ConfirmChannel;
   }
-  return fail(
+  return invalidOption(
     owner,
-    'channel',
+    'argument channel',
     'a ConfirmChannel (connection.createConfirmChannel()) or an amqp-connection-manager ChannelWrapper',
     channel,
   );

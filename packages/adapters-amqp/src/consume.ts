@@ -1,7 +1,9 @@
 import type { Pipeline } from '@keel/resilience';
+import { checkKeys, invalidOption, isPlainObject, optionalNumber } from '@keel/resilience/adapter';
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
 import {
   ATTEMPT_HEADER,
+  checkTelemetry,
   errorMessage,
   errorType,
   type MessageHandlingOptions,
@@ -16,7 +18,7 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { type AmqpChannel, checkChannel, isRecovering } from './channel-source.js';
 import { decodeContent } from './codec.js';
 import { confirmPublish } from './confirm-publish.js';
-import { checkInteger, checkKeys, checkName, fail, isPlainObject } from './internal/validate.js';
+import { checkName } from './internal/check-name.js';
 import { watchBreakers } from './pause-on-breaker.js';
 import { type ConsumerTopology, consumerTopology, declareTopology } from './topology.js';
 
@@ -140,18 +142,19 @@ export async function consume<T = unknown>(
 ): Promise<Consumer> {
   const owner = 'consume';
   checkChannel(owner, channel);
-  checkName(owner, 'queue', queue, false);
-  if (typeof handler !== 'function') fail(owner, 'handler', 'a function (payload, scope)', handler);
-  if (!isPlainObject(options as unknown)) fail(owner, 'options', 'an options object', options);
-  checkKeys(owner, options as Record<string, unknown>, KNOWN);
+  checkName(owner, 'argument queue', queue, false);
+  if (typeof handler !== 'function')
+    invalidOption(owner, 'argument handler', 'a function (payload, scope)', handler);
+  if (!isPlainObject(options as unknown)) invalidOption(owner, 'options', 'an options object', options);
+  checkKeys(owner, '', options, KNOWN);
   const { timeout, retry, retryOn } = options;
   const policy = messagePolicy(owner, {
     ...(timeout === undefined ? {} : { timeout }),
     ...(retry === undefined ? {} : { retry }),
     ...(retryOn === undefined ? {} : { retryOn }),
   });
-  const prefetch = checkInteger(owner, 'prefetch', options.prefetch, 16, 1, 65_535);
-  const confirmTimeout = checkInteger(
+  const prefetch = optionalNumber(owner, 'prefetch', options.prefetch, 16, 1, 65_535);
+  const confirmTimeout = optionalNumber(
     owner,
     'confirmTimeout',
     options.confirmTimeout,
@@ -159,20 +162,13 @@ export async function consume<T = unknown>(
     1,
     2_147_483_647,
   );
-  const dlx = checkName(
-    owner,
-    'option deadLetterExchange',
-    options.deadLetterExchange ?? 'keel.dead-letter',
-    false,
-  );
+  const dlx = checkName(owner, 'deadLetterExchange', options.deadLetterExchange ?? 'keel.dead-letter', false);
   if (options.declare !== undefined && typeof options.declare !== 'boolean')
-    fail(owner, 'option declare', 'a boolean', options.declare);
+    invalidOption(owner, 'declare', 'a boolean', options.declare);
   const declare = options.declare ?? true;
   const decode = (options.decode ?? decodeContent) as (message: ConsumeMessage) => T;
-  if (typeof decode !== 'function') fail(owner, 'option decode', 'a function (message)', decode);
-  const fixed = options.telemetry;
-  if (fixed !== undefined && typeof (fixed as Telemetry | null)?.propagator !== 'object')
-    fail(owner, 'option telemetry', 'a Telemetry handle from @keel/telemetry', fixed);
+  if (typeof decode !== 'function') invalidOption(owner, 'decode', 'a function (message)', decode);
+  const fixed = checkTelemetry(owner, 'telemetry', options.telemetry);
   const topology = consumerTopology(queue, dlx, policy);
 
   let closing = false;

@@ -1,5 +1,5 @@
 import type { Disposer, Pipeline, ResilienceEvent } from '@keel/resilience';
-import { fail } from './internal/validate.js';
+import { invalidOption } from '@keel/resilience/adapter';
 
 /** What a consumer does when the circuits it watches open and close. */
 export interface BreakerControl {
@@ -21,7 +21,7 @@ export function watchBreakers(
   const pipelines = Array.isArray(option) ? (option as readonly Pipeline[]) : [option as Pipeline];
   for (const p of pipelines) {
     if (typeof (p as Pipeline | null)?.onEvent !== 'function')
-      fail(owner, 'option pauseWhileOpen', 'a pipeline or an array of pipelines', option);
+      invalidOption(owner, 'pauseWhileOpen', 'a pipeline or an array of pipelines', option);
   }
   let timer: NodeJS.Timeout | undefined;
   const pauseFor = (ms: number | undefined) => {

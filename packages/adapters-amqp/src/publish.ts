@@ -1,11 +1,12 @@
 import { type Pipeline, pipeline } from '@keel/resilience';
+import { checkKeys, invalidOption, isPlainObject, MAX_MS, optionalNumber } from '@keel/resilience/adapter';
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
 import { messageHeaderSetter, sendMessage } from '@keel/telemetry/adapter';
 import type { Options } from 'amqplib';
 import { type AmqpChannel, checkChannel, isRecovering } from './channel-source.js';
 import { encodeContent } from './codec.js';
 import { confirmPublish } from './confirm-publish.js';
-import { checkInteger, checkKeys, checkName, fail, isPlainObject } from './internal/validate.js';
+import { checkName } from './internal/check-name.js';
 
 /** Options of {@link publish} and {@link send}: amqplib's publish options, and Keel's. */
 export interface PublishOptions extends Options.Publish {
@@ -66,15 +67,15 @@ export function publish(
 ): Promise<void> {
   const owner = 'publish';
   checkChannel(owner, channel);
-  checkName(owner, 'exchange', exchange, true);
+  checkName(owner, 'argument exchange', exchange, true);
   if (typeof routingKey !== 'string' || routingKey.length > 255)
-    fail(owner, 'routingKey', 'a string of at most 255 characters', routingKey);
-  if (!isPlainObject(options as unknown)) fail(owner, 'options', 'an options object', options);
-  checkKeys(owner, options as Record<string, unknown>, [...KEEL_KEYS, ...AMQP_KEYS]);
-  const timeoutMs = checkInteger(owner, 'confirmTimeout', options.confirmTimeout, 10_000, 1, 2_147_483_647);
+    invalidOption(owner, 'argument routingKey', 'a string of at most 255 characters', routingKey);
+  if (!isPlainObject(options as unknown)) invalidOption(owner, 'options', 'an options object', options);
+  checkKeys(owner, '', options, [...KEEL_KEYS, ...AMQP_KEYS]);
+  const timeoutMs = optionalNumber(owner, 'confirmTimeout', options.confirmTimeout, 10_000, 1, MAX_MS);
   const through = options.pipeline ?? defaultPipeline();
   if (typeof (through as Pipeline | null)?.execute !== 'function')
-    fail(owner, 'option pipeline', 'a pipeline from @keel/resilience', through);
+    invalidOption(owner, 'pipeline', 'a pipeline from @keel/resilience', through);
   const telemetry = options.telemetry ?? currentTelemetry();
   const { content, contentType } = encodeContent(payload);
   const properties: Options.Publish = { contentType };
@@ -125,6 +126,6 @@ export function send(
   payload: unknown,
   options: PublishOptions = {},
 ): Promise<void> {
-  checkName('send', 'queue', queue, false);
+  checkName('send', 'argument queue', queue, false);
   return publish(channel, '', queue, payload, options);
 }

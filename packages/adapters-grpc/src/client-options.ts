@@ -5,10 +5,16 @@ import {
   pipeline,
   type RetryOptions,
 } from '@keel/resilience';
-import { PIPELINE_OPTION_KEYS } from '@keel/resilience/adapter';
+import {
+  checkNumber,
+  checkOptions,
+  invalidOption,
+  isPlainObject,
+  PIPELINE_OPTION_KEYS,
+} from '@keel/resilience/adapter';
 import type { Telemetry } from '@keel/telemetry';
+import { checkTelemetry } from '@keel/telemetry/adapter';
 import { DEFAULT_MAX_PUSHBACK_MS, grpcFailureOn, grpcRetryAfter, grpcRetryOn } from './classify.js';
-import { checkInteger, checkOptions, checkTelemetry, fail, isPlainObject } from './internal/validate.js';
 
 /** Options of {@link keelClientInterceptor}. The resilience options are `@keel/resilience`'s pipeline options. */
 export interface KeelClientInterceptorOptions extends PipelineOptions {
@@ -54,11 +60,12 @@ function resolveIdempotent(owner: string, value: unknown): (fullMethod: string) 
   if (value === undefined || value === false) return () => false;
   if (value === true) return () => true;
   const expected = 'true, false or an array of "package.Service/Method" or "package.Service/*" names';
-  if (!Array.isArray(value)) fail(owner, 'idempotent', expected, value);
+  if (!Array.isArray(value)) invalidOption(owner, 'idempotent', expected, value);
   const methods = new Set<string>();
   const services = new Set<string>();
   value.forEach((entry: unknown, i) => {
-    if (typeof entry !== 'string' || !METHOD.test(entry)) fail(owner, `idempotent[${i}]`, expected, entry);
+    if (typeof entry !== 'string' || !METHOD.test(entry))
+      invalidOption(owner, `idempotent[${i}]`, expected, entry);
     if (entry.endsWith('/*')) services.add(entry.slice(0, -2));
     else methods.add(entry);
   });
@@ -95,14 +102,19 @@ function isPipeline(value: unknown): value is Pipeline {
 /** Validates the options of `keelClientInterceptor`; throws TypeError/RangeError naming the option. */
 export function resolveClientOptions(options: KeelClientInterceptorOptions): ResolvedClient {
   const given = checkOptions('keelClientInterceptor', options, KNOWN) as KeelClientInterceptorOptions;
-  if (options === undefined) fail('keelClientInterceptor', 'options', 'an options object', options);
+  if (options === undefined) invalidOption('keelClientInterceptor', 'options', 'an options object', options);
   const userPipeline = given.pipeline;
   if (userPipeline !== undefined && !isPipeline(userPipeline)) {
-    fail('keelClientInterceptor', 'pipeline', 'a Pipeline from @keel/resilience', userPipeline);
+    invalidOption('keelClientInterceptor', 'pipeline', 'a Pipeline from @keel/resilience', userPipeline);
   }
   const name = given.name ?? userPipeline?.name;
   if (typeof name !== 'string' || name.length === 0) {
-    fail('keelClientInterceptor', 'name', 'a non-empty string (the destination, e.g. "orders")', name);
+    invalidOption(
+      'keelClientInterceptor',
+      'name',
+      'a non-empty string (the destination, e.g. "orders")',
+      name,
+    );
   }
   const owner = `keelClientInterceptor "${name}"`;
   if (userPipeline !== undefined) {
@@ -115,18 +127,18 @@ export function resolveClientOptions(options: KeelClientInterceptorOptions): Res
   }
   const host = given.host ?? name;
   if (typeof host !== 'string' || host.length === 0 || host.length > 253) {
-    fail(owner, 'host', 'a host name of 1 to 253 characters', host);
+    invalidOption(owner, 'host', 'a host name of 1 to 253 characters', host);
   }
   const maxPushbackMs =
     given.maxPushbackMs === undefined
       ? DEFAULT_MAX_PUSHBACK_MS
-      : checkInteger(owner, 'maxPushbackMs', given.maxPushbackMs, 0, 3_600_000);
+      : checkNumber(owner, 'maxPushbackMs', given.maxPushbackMs, 0, 3_600_000);
   return {
     name,
     host,
     pipeline: userPipeline ?? buildPipeline(name, given, maxPushbackMs),
     ownsPipeline: userPipeline === undefined,
     idempotent: resolveIdempotent(owner, given.idempotent),
-    telemetry: checkTelemetry<Telemetry>(owner, given.telemetry),
+    telemetry: checkTelemetry(owner, 'telemetry', given.telemetry),
   };
 }

@@ -1,6 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
+import { invalidOption } from '@keel/resilience/adapter';
 import type { Drainable } from '@keel/telemetry/adapter';
-import { fail } from './internal/validate.js';
 
 /** A grpc-js server as `gracefulShutdown` drains it (`@keel/telemetry`'s `Drainable` contract). */
 export interface DrainableGrpcServer extends Drainable {
@@ -16,10 +16,10 @@ export interface DrainableGrpcServer extends Drainable {
  */
 export function drainableGrpcServer(server: Server, options: { name?: string } = {}): DrainableGrpcServer {
   if (typeof (server as Server | undefined)?.tryShutdown !== 'function') {
-    fail('drainableGrpcServer', 'server', 'a grpc-js Server', server);
+    invalidOption('drainableGrpcServer', 'argument server', 'a grpc-js Server', server);
   }
   const name = options.name ?? 'grpc';
-  if (typeof name !== 'string') fail('drainableGrpcServer', 'name', 'a string', name);
+  if (typeof name !== 'string') invalidOption('drainableGrpcServer', 'name', 'a string', name);
   return {
     name,
     drain(signal) {

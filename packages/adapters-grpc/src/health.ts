@@ -6,8 +6,8 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
+import { checkNumber, checkOptions, invalidOption } from '@keel/resilience/adapter';
 import type { Readiness } from '@keel/telemetry/adapter';
-import { checkInteger, checkOptions, fail } from './internal/validate.js';
 
 /** The standard health service's statuses (`grpc.health.v1.HealthCheckResponse.ServingStatus`). */
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -127,22 +127,22 @@ const KNOWN = ['readiness', 'services', 'watchIntervalMs'] as const;
 export function addKeelHealth(server: Server, options: KeelHealthOptions): void {
   const owner = 'addKeelHealth';
   if (typeof (server as Server | undefined)?.addService !== 'function') {
-    fail(owner, 'server', 'a grpc-js Server', server);
+    invalidOption(owner, 'argument server', 'a grpc-js Server', server);
   }
   const given = checkOptions(owner, options, KNOWN) as unknown as KeelHealthOptions;
   const readiness = given.readiness;
   if (typeof (readiness as HealthReadiness | undefined)?.check !== 'function') {
-    fail(owner, 'readiness', 'a readiness model with check()', readiness);
+    invalidOption(owner, 'readiness', 'a readiness model with check()', readiness);
   }
   const extra = given.services ?? [];
   if (!Array.isArray(extra) || extra.some((s) => typeof s !== 'string')) {
-    fail(owner, 'services', 'an array of service names', extra);
+    invalidOption(owner, 'services', 'an array of service names', extra);
   }
   const known = new Set(['', ...extra]);
   const intervalMs =
     given.watchIntervalMs === undefined
       ? 5_000
-      : checkInteger(owner, 'watchIntervalMs', given.watchIntervalMs, 10, 3_600_000);
+      : checkNumber(owner, 'watchIntervalMs', given.watchIntervalMs, 10, 3_600_000);
 
   const current = async (): Promise<ServingStatus> => {
     try {

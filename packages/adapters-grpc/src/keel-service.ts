@@ -1,5 +1,5 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { fail, isPlainObject } from './internal/validate.js';
+import { invalidOption, isPlainObject } from '@keel/resilience/adapter';
 import { toGrpcStatus } from './status.js';
 
 type Callback = (error: unknown, value?: unknown, ...rest: unknown[]) => void;
@@ -63,15 +63,18 @@ function withStream(handler: Handler): Handler {
  */
 export function keelService<I extends object>(definition: ServiceDefinition, implementation: I): I {
   const owner = 'keelService';
-  if (!isPlainObject(definition)) fail(owner, 'definition', 'a grpc-js service definition', definition);
-  if (!isPlainObject(implementation)) fail(owner, 'implementation', 'an object of handlers', implementation);
+  if (!isPlainObject(definition))
+    invalidOption(owner, 'argument definition', 'a grpc-js service definition', definition);
+  if (!isPlainObject(implementation))
+    invalidOption(owner, 'argument implementation', 'an object of handlers', implementation);
   const wrapped: UntypedServiceImplementation = {};
   const impl = implementation as Record<string, unknown>;
   for (const [name, attrs] of Object.entries(definition as ServiceDefinition)) {
     for (const key of new Set([name, attrs.originalName ?? name])) {
       const handler = impl[key];
       if (handler === undefined) continue;
-      if (typeof handler !== 'function') fail(owner, `implementation.${key}`, 'a function', handler);
+      if (typeof handler !== 'function')
+        invalidOption(owner, `argument implementation.${key}`, 'a function', handler);
       wrapped[key] = (attrs.responseStream ? withStream : withCallback)(handler as Handler) as never;
     }
   }

@@ -7,8 +7,10 @@ import {
   type StatusObject,
   status,
 } from '@grpc/grpc-js';
+import { checkBoolean, checkOptions } from '@keel/resilience/adapter';
 import { currentTelemetry, type Telemetry } from '@keel/telemetry';
 import {
+  checkTelemetry,
   grpcStatusName,
   type RpcOperation,
   rpcMethodOf,
@@ -16,7 +18,6 @@ import {
   startRpcServer,
 } from '@keel/telemetry/adapter';
 import { instantOf } from './internal/deadline.js';
-import { checkBoolean, checkOptions, checkTelemetry } from './internal/validate.js';
 import { metadataGetter } from './metadata-carrier.js';
 import { toGrpcStatus, UNKNOWN_DETAILS } from './status.js';
 
@@ -136,10 +137,10 @@ export function keelServerInterceptor(options?: KeelServerInterceptorOptions): S
   const owner = 'keelServerInterceptor';
   const given = checkOptions(owner, options, KNOWN) as KeelServerInterceptorOptions;
   const resolved: Resolved = {
-    telemetry: checkTelemetry<Telemetry>(owner, given.telemetry),
-    edge: checkBoolean(owner, 'edge', given.edge) ?? false,
-    rejectExpired: checkBoolean(owner, 'rejectExpiredDeadline', given.rejectExpiredDeadline) ?? true,
-    accessLog: checkBoolean(owner, 'accessLog', given.accessLog) ?? true,
+    telemetry: checkTelemetry(owner, 'telemetry', given.telemetry),
+    edge: checkBoolean(owner, 'edge', given.edge, false),
+    rejectExpired: checkBoolean(owner, 'rejectExpiredDeadline', given.rejectExpiredDeadline, true),
+    accessLog: checkBoolean(owner, 'accessLog', given.accessLog, true),
   };
   return function keelServerInterceptor(descriptor, call) {
     const served = new ServedCall(resolved, descriptor, call);

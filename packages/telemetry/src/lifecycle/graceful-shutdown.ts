@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { CancelledError } from '@keel/resilience';
+import { checkOptions, invalidOption, optionalNumber, optionOutOfRange } from '@keel/resilience/adapter';
 import { drainHttpServer } from './drain-http-server.js';
 import {
   type Closable,
@@ -9,7 +10,6 @@ import {
   isHttpServer,
 } from './drainable.js';
 import type { Readiness } from './readiness.js';
-import { checkOptions, invalidOption, optionalNumber, optionOutOfRange } from './validate.js';
 
 /** The logger the sequence reports to: a pino logger, such as `telemetry.logger`. */
 interface ShutdownLogger {

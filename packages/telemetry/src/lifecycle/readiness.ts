@@ -1,5 +1,5 @@
 import type { CircuitState } from '@keel/resilience';
-import { checkBoolean, checkOptions, invalidOption, optionalNumber } from './validate.js';
+import { checkBoolean, checkOptions, invalidOption, optionalNumber } from '@keel/resilience/adapter';
 
 /** A readiness check of the service's own: resolves true when ready; false, a rejection or a timeout mean not ready. */
 export type ReadinessCheck = () => boolean | Promise<boolean>;
