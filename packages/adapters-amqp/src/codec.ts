@@ -1,3 +1,4 @@
+import { invalidOption } from '@keel/resilience/adapter';
 import { MalformedMessageError } from '@keel/telemetry/adapter';
 import type { ConsumeMessage, Options } from 'amqplib';
 
@@ -32,7 +33,8 @@ export function encodeContent(payload: unknown): { content: Buffer; contentType:
   if (typeof payload === 'string')
     return { content: Buffer.from(payload), contentType: 'text/plain; charset=utf-8' };
   const json = JSON.stringify(payload);
-  if (json === undefined) throw new TypeError('publish: payload must be a Buffer, a string or a JSON value');
+  if (json === undefined)
+    invalidOption('publish', 'argument payload', 'a Buffer, a string or a JSON value', payload);
   return { content: Buffer.from(json), contentType: 'application/json' };
 }
 

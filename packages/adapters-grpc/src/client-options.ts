@@ -10,6 +10,7 @@ import {
   checkOptions,
   invalidOption,
   isPlainObject,
+  optionConflict,
   PIPELINE_OPTION_KEYS,
 } from '@keel/resilience/adapter';
 import type { Telemetry } from '@keel/telemetry';
@@ -120,9 +121,7 @@ export function resolveClientOptions(options: KeelClientInterceptorOptions): Res
   if (userPipeline !== undefined) {
     const mixed = PIPELINE_OPTION_KEYS.find((key) => given[key] !== undefined);
     if (mixed !== undefined) {
-      throw new TypeError(
-        `${owner}: option pipeline cannot be combined with ${mixed}; configure the pipeline instead`,
-      );
+      optionConflict(owner, 'pipeline', mixed, 'configure the pipeline instead');
     }
   }
   const host = given.host ?? name;

@@ -1,4 +1,5 @@
 import {
+  checkFunction,
   checkKeys,
   checkNonEmptyString,
   invalidOption,
@@ -85,9 +86,7 @@ export function validateTracingOptions(options: TracingOptions): void {
   if (store !== undefined && typeof store !== 'boolean' && (typeof store !== 'object' || store === null)) {
     invalidOption(OWNER, 'traceStore', 'a boolean or trace store bounds', o.traceStore);
   }
-  if (o.onExportFailure !== undefined && typeof o.onExportFailure !== 'function') {
-    fail('onExportFailure', 'a function', o.onExportFailure);
-  }
+  checkFunction(OWNER, 'onExportFailure', o.onExportFailure);
   if (o.spanProcessors !== undefined && !Array.isArray(o.spanProcessors)) {
     invalidOption(OWNER, 'spanProcessors', 'an array of span processors', o.spanProcessors);
   }
