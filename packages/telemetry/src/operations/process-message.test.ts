@@ -176,7 +176,7 @@ describe('messagePolicy', () => {
       { retry: { maxAttempts: '3' } },
       /option retry.maxAttempts must be an integer from 1 to 100, received "3"/,
     ],
-    [{ retry: { tries: 3 } }, /unknown option retry.tries/],
+    [{ retry: { tries: 3 } }, /unknown option "retry.tries"; expected one of maxAttempts/],
     [{ retryOn: 1 }, /option retryOn must be a function, received 1/],
   ])('rejects %j at construction with a message naming the option and the value', (options, message) => {
     expect(() => messagePolicy('consume', options as never)).toThrow(message);

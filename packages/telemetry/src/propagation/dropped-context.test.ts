@@ -66,7 +66,7 @@ describe('KeelPropagator onDropped', () => {
 
   it('rejects an onDropped that is not a function', () => {
     expect(() => keelPropagator({ onDropped: 'count' as never })).toThrow(
-      'keelPropagator: options.onDropped must be a function, received count',
+      'keelPropagator: option onDropped must be a function, received "count"',
     );
   });
 });
