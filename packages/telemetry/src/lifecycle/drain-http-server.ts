@@ -43,6 +43,9 @@ export function drainHttpServer(server: HttpServerLike, name = 'http server'): D
               ? signal.reason
               : new CancelledError('the service shut down before the response was sent');
           for (const res of inFlight) cancelExchange(res, reason);
+          // Destroying the response (not only its connection) marks it destroyed at once, so an error
+          // handler reacting to the abort does not write into a connection that is already gone.
+          for (const res of inFlight) res.destroy();
           server.closeAllConnections();
         };
         if (signal.aborted) cancel();

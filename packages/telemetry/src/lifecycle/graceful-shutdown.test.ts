@@ -201,6 +201,30 @@ describe('gracefulShutdown with a node:http server', () => {
     expect(span?.attributes).toMatchObject({ 'error.type': 'KEEL_ERR_CANCELLED' });
     expect(span?.status.message).toMatch(/shut down/);
   });
+
+  it('records a request cut short by the end of the grace period as cancelled, even when its handler answers after', async () => {
+    let arrived!: () => void;
+    const seen = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { server, port } = await serve((_req, res) => {
+      // A handler that turns the abort into an answer, too late: the connection is already gone.
+      exchangeSignal(res)?.addEventListener('abort', () => queueMicrotask(() => res.end('cancelled')));
+      arrived();
+    });
+    core.exporter.reset();
+    const shutdown = gracefulShutdown({ drain: [server], signals: [], gracePeriodMs: 20 });
+    const stuck = get(port).catch((error: unknown) => error);
+    await seen;
+    expect(await shutdown.shutdown()).toMatchObject({ drained: false });
+    expect(await stuck).toMatchObject({ code: 'ECONNRESET' });
+    await expect.poll(async () => (await core.finished()).length).toBe(1);
+    const [span] = await core.finished();
+    expect(span?.attributes).toMatchObject({
+      'http.response.status_code': 499,
+      'error.type': 'KEEL_ERR_CANCELLED',
+    });
+  });
 });
 
 describe('gracefulShutdown, the sequence', () => {

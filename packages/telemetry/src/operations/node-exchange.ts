@@ -21,6 +21,12 @@ export interface Exchange {
   readonly core: OperationCore | undefined;
   /** Made on the first `exchangeSignal`, so requests that never ask pay nothing. */
   controller: AbortController | undefined;
+  /**
+   * Whether 'finish' was emitted: the response reached the client's connection. Not `writableFinished`,
+   * which also turns true for a response ended after its connection was destroyed (a handler answering
+   * once shutdown cancelled it), when 'finish' never comes.
+   */
+  finished: boolean;
 }
 
 // One symbol-keyed slot on the response, not a WeakMap: measured cheaper per request on responses Express
@@ -55,7 +61,7 @@ export function trackExchange(
   core?: OperationCore,
 ): void {
   op.echoCorrelationId(res, responseHeaders);
-  (res as Tracked)[kExchange] = { op, state, core, controller: undefined };
+  (res as Tracked)[kExchange] = { op, state, core, controller: undefined, finished: false };
   // Shared listeners: nothing allocated per request beyond the exchange record.
   res.once('finish', onFinish);
   res.once('close', onClose);
@@ -81,7 +87,7 @@ export function exchangeSignal(res: ServerResponse): AbortSignal | undefined {
   if (exchange.controller === undefined) {
     exchange.controller = new AbortController();
     // Asked after the client already left: 'close' has been handled, so abort now.
-    if (res.destroyed && !res.writableFinished) {
+    if (res.destroyed && !exchange.finished) {
       const { error } = exchange.state;
       exchange.controller.abort(error instanceof CancelledError ? error : clientGone(exchange.state));
     }
@@ -113,6 +119,7 @@ function clientGone(state: ExchangeState): CancelledError {
 function onFinish(this: ServerResponse): void {
   const exchange = exchangeOf(this);
   if (exchange === undefined) return;
+  exchange.finished = true;
   const { op, state } = exchange;
   op.end({ route: state.route, statusCode: this.statusCode, error: state.error });
 }
@@ -120,7 +127,7 @@ function onFinish(this: ServerResponse): void {
 function onClose(this: ServerResponse): void {
   const exchange = exchangeOf(this);
   // 'close' after a finished response is the normal end; before it, the caller went away (nginx's 499).
-  if (exchange === undefined || this.writableFinished) return;
+  if (exchange === undefined || exchange.finished) return;
   const { op, state } = exchange;
   const gone = clientGone(state);
   exchange.controller?.abort(gone);
