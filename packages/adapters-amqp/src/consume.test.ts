@@ -14,6 +14,7 @@ import {
 import { until } from './testing/wait.js';
 
 const available = await brokerAvailable();
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 const t = startTestTelemetry({ serviceName: 'amqp-test' });
 const telemetry = t.telemetry;
 afterAll(() => t.shutdown());
@@ -249,6 +250,7 @@ describe.skipIf(!available)('consume (real RabbitMQ)', () => {
     });
     let started = 0;
     let finished = 0;
+    const timersBefore = timers();
     const consumer = await consume(
       broker.channel,
       queue,
@@ -273,6 +275,7 @@ describe.skipIf(!available)('consume (real RabbitMQ)', () => {
     await closing;
     expect(finished).toBe(3);
     expect(consumer.inFlight).toBe(0);
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
     const check = await broker.channel.checkQueue(queue);
     expect(check).toMatchObject({ messageCount: 0, consumerCount: 0 });
   });
@@ -304,5 +307,21 @@ describe.skipIf(!available)('consume (real RabbitMQ)', () => {
     expect(cancelled).toBeInstanceOf(Error);
     await until(async () => (await broker.channel.checkQueue(queue)).messageCount === 1);
     expect(await drain(broker.channel, `${queue}.dead`)).toEqual([]);
+  });
+
+  it('declares its topology idempotently: a second consumer of the same queue with the same options starts', async () => {
+    const queue = queueFor('twice');
+    const options = {
+      telemetry,
+      deadLetterExchange: `${queue}.dlx`,
+      retry: { maxAttempts: 3, baseDelayMs: 50 },
+    };
+    const first = await consume(broker.channel, queue, () => {}, options);
+    broker.track(first);
+    const second = await consume(broker.channel, queue, () => {}, options);
+    expect([...second.topology.retryQueues.values()]).toEqual([`${queue}.retry.50`, `${queue}.retry.100`]);
+    expect((await broker.channel.checkQueue(queue)).consumerCount).toBe(2);
+    await first.close();
+    await second.close();
   });
 });
