@@ -132,7 +132,8 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
   afterEach(() => broker.close());
 
   it('consumer and publisher recover mid-stream through amqp-connection-manager: none lost, none acknowledged twice but those in flight', async () => {
-    const N = 2_000;
+    const FIRST = 1_000;
+    const AFTER = 50;
     const prefetch = 20;
     const queue = uniqueName('reconnect');
     const name = `keel-test-consumer-${randomUUID().slice(0, 8)}`;
@@ -143,12 +144,11 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
     const wrapper = manager.createChannel({ confirm: true });
     const seen = tally();
     const handle = failing(0.2, 7, seen);
+    let total = FIRST;
     let handledAtDisconnect: number | undefined;
-    let sent = 0;
-    let sentAtDisconnect: number | undefined;
+    let sentAfterDisconnect = 0;
     manager.on('disconnect', () => {
       handledAtDisconnect ??= seen.acked.size + seen.dead.size;
-      sentAtDisconnect ??= sent;
     });
     let consumer: Consumer | undefined;
     try {
@@ -156,8 +156,7 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
         wrapper,
         queue,
         async (payload, scope) => {
-          // Slow enough (about 200 messages a second) that rabbitmqctl closes the connection mid-stream.
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await new Promise((resolve) => setTimeout(resolve, 10));
           handle(payload, scope);
         },
         {
@@ -175,32 +174,35 @@ describe.skipIf(!ctl)('a connection the broker closes (real RabbitMQ, rabbitmqct
         .find((line) => line.includes(name))
         ?.split('\t')[0];
       expect(pid).toBeDefined();
-      await publishAll(broker.channel, queue, N / 2);
-      await until(() => seen.acked.size > N / 20, 20_000, 'a tenth of the messages handled');
-      // The other half goes through the same recovering channel while the broker closes its connection.
-      // One at a time, each awaiting its confirm, so the close lands in the middle of them.
+      await publishAll(broker.channel, queue, FIRST);
+      // More messages go through the same recovering channel, one at a time, each awaiting its confirm,
+      // from before the broker closes the connection until AFTER more were confirmed on the new one: the
+      // close lands in the middle of the stream however long rabbitmqctl takes.
       const publishing = (async () => {
-        for (let i = N / 2; i < N; i++) {
-          await send(wrapper, queue, { n: i }, { telemetry: t.telemetry, messageId: String(i) });
-          sent++;
+        while ((handledAtDisconnect === undefined || sentAfterDisconnect < AFTER) && total < 20_000) {
+          const disconnected = handledAtDisconnect !== undefined;
+          await send(wrapper, queue, { n: total }, { telemetry: t.telemetry, messageId: String(total) });
+          total++;
+          if (disconnected) sentAfterDisconnect++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
         }
       })();
+      await until(() => seen.acked.size > FIRST / 10, 20_000, 'a tenth of the first messages handled');
       await rabbitmqctl('close_connection', pid as string, 'keel test: connection closed mid-stream');
       await publishing;
       await until(
         async () => {
           await collectDead(broker.channel, queue, seen);
-          return seen.acked.size + seen.dead.size >= N;
+          return seen.acked.size + seen.dead.size >= total;
         },
         40_000,
         'every message acknowledged or dead-lettered after the reconnect',
       );
       await consumer.close();
       await collectDead(broker.channel, queue, seen);
-      expect(handledAtDisconnect).toBeLessThan(N);
-      expect(sentAtDisconnect).toBeLessThan(N / 2);
+      expect(handledAtDisconnect).toBeLessThan(total);
       const ids = new Set([...seen.acked.keys(), ...seen.dead.keys()]);
-      expect(ids.size).toBe(N);
+      expect(ids.size).toBe(total);
       // At least once: only messages in flight when the connection died may run twice.
       const twice = [...seen.acked.values()].filter((count) => count > 1).length;
       expect(twice).toBeLessThanOrEqual(prefetch);
