@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { exportedNames, listedNames } from '../../resilience/src/testing/entry-points.js';
 import { TRANSIENT_ERROR_CODES, TRANSIENT_STATUSES } from './classify.js';
 import { HttpStatusError } from './errors.js';
 
@@ -23,5 +24,9 @@ describe('README', () => {
     const rows = readme.split('\n').filter((l) => /^\| (408|500)/.test(l));
     expect(rows.join(' ')).toContain([...TRANSIENT_STATUSES].filter((s) => s >= 500).join(', '));
     expect(rows.join(' ')).toContain('408, 429');
+  });
+
+  it('lists under Entry points exactly what @keel/http exports', () => {
+    expect(listedNames(readme, '@keel/http')).toEqual(exportedNames(new URL('./index.ts', import.meta.url)));
   });
 });

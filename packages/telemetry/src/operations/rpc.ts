@@ -99,6 +99,8 @@ export function rpcMethodOf(path: string): RpcMethod {
 
 /** What an inbound RPC adapter knows when a call's metadata arrives. */
 export interface RpcServerStart<C> extends RpcMethod {
+  /** `rpc.system.name` of the span and the metric: the RPC system the adapter speaks. @default 'grpc' */
+  readonly system?: string;
   readonly carrier: C;
   readonly getter: TextMapGetter<C>;
   /** Start a new trace (linking the caller's) and drop inbound baggage: services reached from outside. @default false */
@@ -125,6 +127,7 @@ function finish(
   core: OperationCore,
   op: Operation,
   side: 'server' | 'client',
+  system: string,
   fullMethod: string,
   end: RpcEnd,
 ): { seconds: number; errorType: string | undefined; failed: boolean } {
@@ -145,7 +148,7 @@ function finish(
   });
   const histogram = side === 'server' ? core.metrics.rpcServerDuration : core.metrics.rpcClientDuration;
   histogram.record(
-    { rpc_system_name: 'grpc', rpc_method: fullMethod, rpc_status_code: statusCode, error_type: errorType },
+    { rpc_system_name: system, rpc_method: fullMethod, rpc_status_code: statusCode, error_type: errorType },
     seconds,
     op.sampledTraceId,
   );
@@ -166,6 +169,7 @@ class RpcServer implements RpcOperation {
   readonly #core: OperationCore;
   readonly #op: Operation;
   readonly #fullMethod: string;
+  readonly #system: string;
   readonly #accessLog: boolean;
   #ended = false;
 
@@ -179,13 +183,14 @@ class RpcServer implements RpcOperation {
       fullMethod,
       SpanKind.SERVER,
       parent,
-      { 'rpc.system.name': 'grpc', 'rpc.method': fullMethod },
+      { 'rpc.system.name': start.system ?? 'grpc', 'rpc.method': fullMethod },
       inbound.links,
     );
     this.context = this.#op.context;
     this.correlationId = inbound.correlationId;
     this.#core = core;
     this.#fullMethod = fullMethod;
+    this.#system = start.system ?? 'grpc';
     this.#accessLog = start.accessLog !== false;
   }
 
@@ -196,7 +201,14 @@ class RpcServer implements RpcOperation {
   end(end: RpcEnd): void {
     if (this.#ended) return;
     this.#ended = true;
-    const { seconds, errorType, failed } = finish(this.#core, this.#op, 'server', this.#fullMethod, end);
+    const { seconds, errorType, failed } = finish(
+      this.#core,
+      this.#op,
+      'server',
+      this.#system,
+      this.#fullMethod,
+      end,
+    );
     if (!this.#accessLog) return;
     const record = new RpcRecord(this.#op.span.spanContext(), this.correlationId);
     record.rpc = { method: this.#fullMethod, status_code: end.statusCode };
@@ -217,6 +229,8 @@ export function startRpcServer<C>(core: OperationCore, start: RpcServerStart<C>)
 
 /** What an outbound RPC adapter knows when a logical call starts. */
 export interface RpcClientStart extends RpcMethod {
+  /** `rpc.system.name` of the span and the metric: the RPC system the adapter speaks. @default 'grpc' */
+  readonly system?: string;
   /** The host called, for `server.address` and the egress allow-list. */
   readonly host: string;
   /** The caller's own deadline for the call as a `performance.now()` instant, if it set one. */
@@ -230,6 +244,7 @@ class RpcClient implements RpcClientOperation {
   readonly #core: OperationCore;
   readonly #op: Operation;
   readonly #fullMethod: string;
+  readonly #system: string;
   readonly #full: boolean;
   #ended = false;
 
@@ -238,7 +253,7 @@ class RpcClient implements RpcClientOperation {
     const active = context.active();
     const parent = start.deadline === undefined ? active : setDeadline(active, start.deadline);
     this.#op = new Operation(core.tracer, fullMethod, SpanKind.CLIENT, parent, {
-      'rpc.system.name': 'grpc',
+      'rpc.system.name': start.system ?? 'grpc',
       'rpc.method': fullMethod,
       'server.address': start.host,
     });
@@ -246,6 +261,7 @@ class RpcClient implements RpcClientOperation {
     this.deadline = getDeadline(parent);
     this.#core = core;
     this.#fullMethod = fullMethod;
+    this.#system = start.system ?? 'grpc';
     this.#full = core.allowsFullContext(start.host);
   }
 
@@ -262,7 +278,7 @@ class RpcClient implements RpcClientOperation {
   end(end: RpcEnd): void {
     if (this.#ended) return;
     this.#ended = true;
-    finish(this.#core, this.#op, 'client', this.#fullMethod, end);
+    finish(this.#core, this.#op, 'client', this.#system, this.#fullMethod, end);
   }
 }
 
