@@ -45,7 +45,7 @@ function flushHolding(): void {
 /**
  * Keel's default log destination: lines written during one event-loop turn leave in one synchronous
  * `write(2)` when the turn ends (a `setImmediate`), instead of one system call per line. A loaded server
- * finishes several requests per turn (9 on average under 10 connections in `benchmarks/`), each with its
+ * finishes several requests per turn, each with its
  * access log line, and on some virtual machines a system call costs microseconds. A line waits at most
  * until the end of the turn it was written in, and is written at once on `flushSync()`, `flush()`,
  * `end()`, `process.exit()`, an uncaught exception and when the loop runs dry; only a process killed
