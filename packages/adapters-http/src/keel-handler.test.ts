@@ -128,10 +128,17 @@ describe('keelHandler', () => {
   });
 
   it('records 499 when the client goes away before the response', async () => {
-    const c = await serve(() => undefined);
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    const c = await serve(() => {
+      arrive();
+    });
     const controller = new AbortController();
     const call = c.get('/orders/1', { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
+    await arrived;
+    controller.abort();
     await call.catch(() => undefined);
     const span = await serverSpan();
     expect(span.attributes['http.response.status_code']).toBe(499);
