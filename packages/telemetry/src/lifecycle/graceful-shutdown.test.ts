@@ -340,6 +340,25 @@ describe('gracefulShutdown, the sequence', () => {
     expect(flushed).toBe(true);
   });
 
+  it('leaves exit code 1 behind when a step failed in a shutdown a signal started', async () => {
+    const before = process.exitCode;
+    try {
+      const shutdown = gracefulShutdown({
+        close: [
+          () => {
+            throw new Error('pool already ended');
+          },
+        ],
+        signals: ['SIGUSR2'],
+      });
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect((await shutdown.shutdown()).failures).toHaveLength(1);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = before;
+    }
+  });
+
   it.each([
     [{ drain: 'server' }, TypeError, /gracefulShutdown: option drain must be an array, received "server"/],
     [
