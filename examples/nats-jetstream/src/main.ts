@@ -1,6 +1,6 @@
 // Runs the orders service and its JetStream consumer: `npm start -w examples/nats-jetstream`, then
 // `curl -X POST -H 'x-correlation-id: demo-1' localhost:3000/orders`.
-import { startTelemetry } from '@keel/telemetry';
+import { gracefulShutdown, startTelemetry } from '@keel/telemetry';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ordersApp } from './app.js';
@@ -23,9 +23,10 @@ const consuming = consumeJetStream(
 );
 const server = ordersApp(jetstream(nc)).listen(Number(process.env.PORT ?? 3000));
 
-process.once('SIGTERM', async () => {
-  server.close();
-  await consuming.close();
-  await nc.drain();
-  await telemetry.shutdown();
+// On SIGTERM or SIGINT: the server and the consumer finish what they hold, then NATS drains, then telemetry
+// flushes, and the process exits by itself.
+gracefulShutdown({
+  drain: [server, { name: 'fulfilment consumer', drain: () => consuming.close() }],
+  close: [() => nc.drain()],
+  telemetry,
 });
