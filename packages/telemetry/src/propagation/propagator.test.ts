@@ -149,10 +149,18 @@ describe('KeelPropagator.extract', () => {
   });
 
   it('keeps the trace parent but drops an invalid tracestate whole', () => {
-    const carrier = { ...inbound(), tracestate: 'rojo=1,rojo=2' };
+    const carrier = { ...inbound(), tracestate: 'rojo=1,BAD=2' };
     const span = trace.getSpanContext(keelPropagator().extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
     expect(span?.traceId).toBe(TRACE_ID);
     expect(span?.traceState).toBeUndefined();
+  });
+
+  it('propagates a tracestate with a repeated key, keeping the first value of the key', () => {
+    const carrier = { ...inbound(), tracestate: 'rojo=1,congo=2,rojo=3' };
+    const ctx = keelPropagator().extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+    const out: Record<string, string> = {};
+    keelPropagator().inject(ctx, out, defaultTextMapSetter);
+    expect(out.tracestate).toBe('rojo=1,congo=2');
   });
 
   it('joins multi-valued tracestate and baggage fields and takes the first traceparent', () => {

@@ -36,6 +36,9 @@ describe('parseTracestate', () => {
     ['a value with every other printable character', 'k=!"#$%&\'()*+-./:;<>?@[\\]^_`{|}~', null],
     ['32 members', members(32), null],
     ['exactly 512 characters', `k=${'x'.repeat(256)},l=${'y'.repeat(251)}`, null],
+    ['a duplicate key, keeping its first value', 'rojo=1,congo=2,rojo=3', 'rojo=1,congo=2'],
+    ['a key repeated across joined header fields', 'rojo=1,congo=2, rojo=1,congo=2', 'rojo=1,congo=2'],
+    ['32 distinct members and a duplicate', `${members(32)},k0=again`, members(32)],
   ])('accepts %s', (_name, header, serialized) => {
     expect(parseTracestate(header)?.serialize()).toBe(serialized ?? header);
   });
@@ -44,7 +47,8 @@ describe('parseTracestate', () => {
     ['33 members', members(33)],
     ['513 characters', `k=${'x'.repeat(256)},l=${'y'.repeat(252)}`],
     ['513 characters made of whitespace and one member', `k=1${' '.repeat(510)}`],
-    ['a duplicate key', 'rojo=1,congo=2,rojo=3'],
+    ['a duplicate key whose later value breaks the grammar', 'rojo=1,congo=2,rojo=a=b'],
+    ['33 distinct members besides a duplicate', `${members(33)},k0=v`],
     ['a 257-character key', `${'v'.repeat(257)}=1`],
     ['a 257-character value', `k=${'x'.repeat(257)}`],
     ['an uppercase key', 'Rojo=1'],
@@ -73,6 +77,22 @@ describe('parseTracestate', () => {
         const header = state.serialize();
         expect(header.length).toBeLessThanOrEqual(512);
         expect(header.split(',').length).toBeLessThanOrEqual(32);
+      }),
+    );
+  });
+
+  it('keeps the first value of every repeated key and the order of first appearance, for any list', () => {
+    const key = fc.constantFrom('rojo', 'congo', 'a@b', '1v', 'k0');
+    const value = fc.stringMatching(/^[!-+\--<>-~]{1,8}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 40 }), (list) => {
+        const header = list.map(([k, v]) => `${k}=${v}`).join(',');
+        const firsts = new Map<string, string>();
+        for (const [k, v] of list) if (!firsts.has(k)) firsts.set(k, v);
+        const expected = Array.from(firsts, ([k, v]) => `${k}=${v}`).join(',');
+        const state = parseTracestate(header);
+        if (header.length > 512) expect(state).toBeUndefined();
+        else expect(state?.serialize()).toBe(expected);
       }),
     );
   });

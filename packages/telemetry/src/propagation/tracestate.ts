@@ -38,7 +38,9 @@ function parseMembers(value: string, maxMembers: number): Map<string, string> | 
     if (eq < 1) return undefined;
     const key = member.slice(0, eq);
     const val = member.slice(eq + 1);
-    if (!isValidKey(key) || !isValidValue(val) || members.has(key)) return undefined;
+    if (!isValidKey(key) || !isValidValue(val)) return undefined;
+    // The spec lets a vendor discard duplicate keys: the first (left-most, most recent) of a key is kept.
+    if (members.has(key)) continue;
     members.set(key, val);
     if (members.size > maxMembers) return undefined;
   }
@@ -111,8 +113,9 @@ class KeelTraceState implements TraceState {
 
 /**
  * The trace state of a `tracestate` value (several header fields joined by `,`), or `undefined` when it
- * is empty, breaks the grammar, repeats a key, or exceeds 32 members or 512 characters — the whole
- * header is dropped then, never partly kept. Never throws.
+ * is empty, breaks the grammar, or exceeds 32 distinct members or 512 characters — the whole header is
+ * dropped then, never partly kept. A repeated key keeps its first value and loses the later ones. Never
+ * throws.
  */
 export function parseTracestate(value: unknown): TraceState | undefined {
   if (typeof value !== 'string' || value.length > TRACESTATE_MAX_LENGTH) return undefined;
