@@ -130,7 +130,9 @@ describe('keel() span and route', () => {
     expect(res.status).toBe(404);
     expect(span?.name).toBe('GET');
     expect(span?.attributes['http.route']).toBeUndefined();
-    expect(JSON.stringify(span?.attributes)).not.toContain('path-123');
+    // The raw path is the span's url.path (Required by the conventions), never its name or a metric label.
+    expect(span?.attributes['url.path']).toBe('/no/such/path-123');
+    expect(await fixture.h.telemetry.metricsText()).not.toContain('path-123');
   });
 
   it('keeps metric series bounded across 10 000 distinct raw paths', async () => {
@@ -187,7 +189,10 @@ describe('keel() span and route', () => {
     const [span] = await fixture.h.serverSpans();
     expect(span?.name).toBe('GET');
     const metrics = await fixture.h.telemetry.metricsText();
-    expect(`${JSON.stringify(span?.attributes)}\n${metrics}`).not.toMatch(/acme|orders\/7/);
+    // The raw path belongs in url.path (Required by the conventions) and nowhere else.
+    const { 'url.path': path, ...attributes } = span?.attributes ?? {};
+    expect(path).toBe('/tenants/acme/orders/7');
+    expect(`${JSON.stringify(attributes)}\n${metrics}`).not.toMatch(/acme|orders\/7/);
   });
 });
 

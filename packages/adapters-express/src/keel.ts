@@ -5,7 +5,7 @@ import { listenToRouter, RouteRecorder } from './internal/route-recorder.js';
 
 /**
  * Options of {@link keel}: telemetry's inbound options (`telemetry`, `edge`, `accessLog`,
- * `rejectExpiredDeadline`, `ignore`), the same for every Keel HTTP server.
+ * `rejectExpiredDeadline`, `ignore`, `recordQuery`), the same for every Keel HTTP server.
  */
 export type KeelOptions = HttpInboundOptions;
 

@@ -25,6 +25,11 @@ export interface HttpInboundOptions {
    */
   rejectExpiredDeadline?: boolean;
   /**
+   * Put the query string on the server span as `url.query`, the values of sensitive keys (`token`, `sig`,
+   * `password`…) replaced by `REDACTED`. Off by default: query strings carry credentials. @default false
+   */
+  recordQuery?: boolean;
+  /**
    * More request paths to leave untraced, beyond {@link DEFAULT_IGNORED_PATHS}: no span, no histogram
    * sample, no access log line. Exact paths (`/internal/ping`), matched without the query string and with
    * or without a trailing slash. @default []
@@ -38,6 +43,7 @@ export const HTTP_INBOUND_OPTION_KEYS = [
   'edge',
   'accessLog',
   'rejectExpiredDeadline',
+  'recordQuery',
   'ignore',
 ] as const;
 
@@ -77,6 +83,7 @@ export function httpInbound<Req extends IncomingMessage, Res extends ServerRespo
     edge,
     accessLog,
     rejectExpiredDeadline,
+    recordQuery,
     ignored,
   } = checkInboundOptions(owner, options, DEFAULT_IGNORED_PATHS);
   const { handle, state } = adapter;
@@ -97,6 +104,10 @@ export function httpInbound<Req extends IncomingMessage, Res extends ServerRespo
       scheme: scheme(req),
       accessLog,
       target: req.url,
+      httpVersion: req.httpVersion,
+      peerAddress: req.socket?.remoteAddress,
+      peerPort: req.socket?.remotePort,
+      recordQuery,
     });
     trackExchange(op, req, res, state(req), core);
     // Nobody waits for work whose caller's deadline was spent before it arrived.

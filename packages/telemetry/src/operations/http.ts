@@ -9,6 +9,7 @@ import {
 import { OwnFieldsRecord } from '../logging/log-fields.js';
 import { unredacted } from '../logging/unredacted.js';
 import type { OperationCore } from './core.js';
+import { httpSpanName, serverRequestAttributes } from './http-attributes.js';
 import { extractInbound } from './inbound.js';
 import { Operation, type OperationEnd } from './operation.js';
 
@@ -42,10 +43,22 @@ export interface HttpServerStart<C> {
   /** Write one access log line when the request ends. @default true */
   readonly accessLog?: boolean;
   /**
-   * The request target as received (`req.url`): its path, without the query string, bounded and with
-   * control characters escaped, goes on the access log line (never into metric labels).
+   * The request target as received (`req.url`): the span's `url.path` (and `url.query` with
+   * `recordQuery`); its path, without the query string, bounded and with control characters escaped, goes
+   * on the access log line. Never into metric labels.
    */
   readonly target?: string | undefined;
+  /** The HTTP version as Node reports it (`req.httpVersion`), for `network.protocol.version`. */
+  readonly httpVersion?: string | undefined;
+  /** The connection's peer (`req.socket.remoteAddress`), for `client.address` and `network.peer.address`. */
+  readonly peerAddress?: string | undefined;
+  /** The connection's peer port (`req.socket.remotePort`), for `network.peer.port`. */
+  readonly peerPort?: number | undefined;
+  /**
+   * Put the query string on the span as `url.query`, the values of sensitive keys (`token`, `sig`,
+   * `password`…) replaced by `REDACTED`. Off by default: query strings carry credentials. @default false
+   */
+  readonly recordQuery?: boolean;
 }
 
 /** What an inbound HTTP adapter reports when the response is finished. */
@@ -100,10 +113,10 @@ class HttpServer implements HttpServerOperation {
     const method = normalizeMethod(start.method);
     const op = new Operation(
       core.tracer,
-      method,
+      httpSpanName(method),
       SpanKind.SERVER,
       inbound.context,
-      { 'http.request.method': method, 'url.scheme': start.scheme ?? 'http' },
+      serverRequestAttributes(start, method),
       inbound.links,
     );
     this.context = op.context;
@@ -132,7 +145,7 @@ class HttpServer implements HttpServerOperation {
     const method = this.#method;
     const serverError = statusCode >= 500;
     const error = raised !== undefined && (serverError || isKeelError(raised)) ? raised : undefined;
-    const name = route === undefined ? method : `${method} ${route}`;
+    const name = httpSpanName(method, route);
     const attributes =
       route === undefined
         ? { 'http.response.status_code': statusCode }
@@ -321,10 +334,12 @@ export function startHttpClient<C>(core: OperationCore, start: HttpClientStart<C
     'server.port': port,
     // Path only: query strings carry tokens more often than not.
     'url.full': `${url.origin}${url.pathname}`,
+    'url.scheme': url.protocol === 'https:' ? 'https' : 'http',
   };
+  if (method !== start.method) attributes['http.request.method_original'] = start.method.slice(0, 64);
   if (attempt > 1) attributes['http.request.resend_count'] = attempt - 1;
   // The span's parent is the active context; the attempt's deadline is only sent on (and added to `context`).
-  const op = new Operation(core.tracer, method, SpanKind.CLIENT, active, attributes);
+  const op = new Operation(core.tracer, httpSpanName(method), SpanKind.CLIENT, active, attributes);
   injectClient(core, op.context, start, hostname);
   return new ClientAttempt(core, op, method, hostname, port, start.deadline);
 }

@@ -12,6 +12,7 @@ export interface ResolvedInboundOptions {
   readonly edge: boolean;
   readonly accessLog: boolean;
   readonly rejectExpiredDeadline: boolean;
+  readonly recordQuery: boolean;
   /** Every untraced path, without trailing slash. */
   readonly ignored: ReadonlySet<string>;
 }
@@ -24,6 +25,7 @@ export function checkInboundOptions(
     edge?: unknown;
     accessLog?: unknown;
     rejectExpiredDeadline?: unknown;
+    recordQuery?: unknown;
     ignore?: unknown;
   },
   defaults: readonly string[],
@@ -34,6 +36,7 @@ export function checkInboundOptions(
     edge: checkBoolean(owner, 'edge', options.edge, false),
     accessLog: checkBoolean(owner, 'accessLog', options.accessLog, true),
     rejectExpiredDeadline: checkBoolean(owner, 'rejectExpiredDeadline', options.rejectExpiredDeadline, true),
+    recordQuery: checkBoolean(owner, 'recordQuery', options.recordQuery, false),
     ignored: new Set([...defaults, ...checkPaths(owner, options.ignore)].map(withoutTrailingSlash)),
   };
 }
