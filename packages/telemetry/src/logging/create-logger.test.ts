@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -17,6 +18,22 @@ function capture(): DestinationStream & { records: Record<string, unknown>[] } {
 function inSpan<T>(traceFlags: number, fn: () => T): T {
   const span = trace.wrapSpanContext({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags });
   return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/** pino loaded a second time, as a second installed copy is: its private symbols are not this copy's. */
+function otherPinoCopy(): typeof pino {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('pino');
+  const root = entry.slice(0, entry.lastIndexOf('/') + 1);
+  const cached = Object.keys(require.cache).filter((key) => key.startsWith(root));
+  const saved = cached.map((key) => [key, require.cache[key]] as const);
+  for (const key of cached) delete require.cache[key];
+  try {
+    return require('pino') as typeof pino;
+  } finally {
+    for (const key of Object.keys(require.cache)) if (key.startsWith(root)) delete require.cache[key];
+    for (const [key, module] of saved) require.cache[key] = module;
+  }
 }
 
 // Fields pino itself writes on every record of a logger it built.
@@ -209,6 +226,48 @@ describe('createLogger with an application pino logger', () => {
       user: { ssn: '[REDACTED]', name: 'Ada' },
       token: '[REDACTED]',
     });
+  });
+
+  it('refuses a logger from another copy of pino unless its redaction is listed, as it cannot tell whether it redacts', () => {
+    const other = otherPinoCopy();
+    expect(other.symbols.stringifiersSym).not.toBe(pino.symbols.stringifiersSym);
+    const base = other({ redact: ['user.ssn'] }, capture());
+    expect(() => createLogger({ serviceName: 'checkout', logger: base })).toThrow(
+      /another copy or version of pino.*options\.redact/,
+    );
+  });
+
+  it('redacts what is listed for a logger from another copy of pino, and keeps its log formatter', () => {
+    const other = otherPinoCopy();
+    const destination = capture();
+    const base = other(
+      { redact: ['user.ssn'], formatters: { log: (record) => ({ ...record, formatted: true }) } },
+      destination,
+    );
+    createLogger({ serviceName: 'checkout', logger: base, redact: ['user.ssn'] }).info(
+      { user: { ssn: '123' }, password: 'p' },
+      'x',
+    );
+    expect(destination.records[0]).toMatchObject({
+      user: { ssn: '[REDACTED]' },
+      password: '[REDACTED]',
+      formatted: true,
+      service: 'checkout',
+    });
+  });
+
+  it('writes through the parent exactly what the parent writes itself, plus the Keel fields', () => {
+    const format = (record: object) => ({ ...record, formatted: true });
+    const direct = capture();
+    pino({ base: { app: 'shop' }, formatters: { log: format } }, direct).info({ items: 2 }, 'paid');
+    const wrapped = capture();
+    createLogger({
+      serviceName: 'checkout',
+      logger: pino({ base: { app: 'shop' }, formatters: { log: format } }, wrapped),
+    }).info({ items: 2 }, 'paid');
+    const { service, ...rest } = wrapped.records[0] as Record<string, unknown>;
+    expect(service).toBe('checkout');
+    expect({ ...rest, time: 0 }).toEqual({ ...direct.records[0], time: 0 });
   });
 
   it('rejects a destination, which a child cannot change', () => {

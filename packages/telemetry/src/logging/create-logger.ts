@@ -50,17 +50,22 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.destination !== undefined) {
     optionConflict('createLogger', 'destination', 'logger', 'the given logger keeps its own stream');
   }
-  const internals = logger as unknown as Record<symbol, unknown>;
+  const parent = parentLayout(logger);
   // A pino child replaces its parent's redaction rather than extending it, so silently dropping the
   // parent's paths would leak what its owner meant to hide.
-  const stringifiers = internals[pino.symbols.stringifiersSym] as Record<symbol, unknown> | undefined;
-  if (stringifiers?.[pino.symbols.redactFmtSym] !== undefined && options.redact === undefined) {
+  if (options.redact === undefined && parent.redacts === undefined) {
+    throw new TypeError(
+      `createLogger: options.logger is not laid out as pino ${pino.version} lays out a logger (another copy or version of pino), so whether it redacts cannot be told and a pino child replaces its parent redaction; list its paths in options.redact ([] if none)`,
+    );
+  }
+  if (options.redact === undefined && parent.redacts === true) {
     throw new TypeError(
       'createLogger: options.logger already redacts; a pino child replaces its parent redaction, so list those paths in options.redact',
     );
   }
-  // `mixin` is a root-only option in pino; `formatters.log` is the per-child hook that sees every record.
-  const parentFormat = (internals[pino.symbols.formattersSym] as { log?: Formatter } | undefined)?.log;
+  // `mixin` is a root-only option in pino; `formatters.log` is the per-child hook that sees every record,
+  // and a child's replaces its parent's, so the parent's is called from it.
+  const parentFormat = parent.format;
   const format: Formatter = (record) => {
     const merged = mergeFields(record, fields(record));
     return parentFormat === undefined ? merged : parentFormat(merged);
@@ -73,6 +78,33 @@ export function createLogger(options: LoggerOptions): Logger {
       ...(options.level === undefined ? {} : { level: resolveLevel(options.level, logger.levels.values) }),
     },
   );
+}
+
+/** What Keel reads of a parent logger's state, through the symbols pino exposes for integrations. */
+interface ParentLayout {
+  /** Whether the parent redacts; undefined when its state is not where this pino keeps it. */
+  readonly redacts: boolean | undefined;
+  /** The parent's log formatter, if it has one Keel can see. */
+  readonly format: Formatter | undefined;
+}
+
+/**
+ * The parent's redaction and log formatter, read through `pino.symbols` (pino's documented door to a
+ * logger's non-public state, for integrations). Checked, not assumed: a logger from another copy of pino
+ * (whose private symbols differ) or from a version that moved them reads as unknown, and the caller then
+ * falls back to what the public API allows. package.json pins pino to the minor this was checked against.
+ */
+function parentLayout(logger: Logger): ParentLayout {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stringifiers = internals[pino.symbols.stringifiersSym];
+  const formatters = internals[pino.symbols.formattersSym];
+  const log =
+    typeof formatters === 'object' && formatters !== null ? (formatters as { log?: unknown }).log : undefined;
+  const redacts =
+    typeof stringifiers === 'object' && stringifiers !== null
+      ? (stringifiers as Record<symbol, unknown>)[pino.symbols.redactFmtSym] !== undefined
+      : undefined;
+  return { redacts, format: typeof log === 'function' ? (log as Formatter) : undefined };
 }
 
 function resolveLevel(explicit: string | undefined, known: Record<string, number>): string {
