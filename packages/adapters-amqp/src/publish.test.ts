@@ -15,13 +15,16 @@ describe('publish options', () => {
   const channel = { addSetup: async () => {}, removeSetup: async () => {}, publish: async () => true };
 
   it.each([
-    [() => publish({} as never, 'events', 'k', 1), /publish: channel must be a ConfirmChannel/],
+    [() => publish({} as never, 'events', 'k', 1), /publish: argument channel must be a ConfirmChannel/],
     [
       () => publish(channel, 'events', 'k', 1, { confirmTimeout: 0 }),
       /option confirmTimeout must be an integer from 1/,
     ],
-    [() => publish(channel, 'events', 'k', 1, { retries: 3 } as never), /publish: unknown option retries/],
-    [() => send(channel, '', 1), /send: queue must be a non-empty string/],
+    [
+      () => publish(channel, 'events', 'k', 1, { retries: 3 } as never),
+      /publish: unknown option "retries"; expected one of /,
+    ],
+    [() => send(channel, '', 1), /send: argument queue must be a non-empty string/],
     [
       () => consume(channel, 'q', () => {}, { prefetch: 0 }),
       /consume: option prefetch must be an integer from 1 to 65535, received 0/,
