@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import type { ExecuteContext } from '@keel/resilience';
 import type { Telemetry } from '@keel/telemetry';
 import { startHttpClient } from '@keel/telemetry/adapter';
@@ -57,8 +56,7 @@ export function sendAttempt(
       method: request.method as Dispatcher.HttpMethod,
       headers,
       body: request.body,
-      // An EventEmitter-shaped signal (see AttemptSignal); undici's types name only the two real kinds.
-      signal: signal as unknown as EventEmitter,
+      signal,
     })
     .then(
       (data) => {
@@ -76,8 +74,10 @@ export function sendAttempt(
         if (isFailureStatus(data.statusCode)) throw failedResponse(client, request.method, response);
         return response;
       },
-      (error: unknown) => {
+      (undiciError: unknown) => {
         signal.release();
+        // An attempt the pipeline aborted fails with the pipeline's reason, whatever undici made of the abort.
+        const error = ctx.reason ?? undiciError;
         op.end({ error });
         throw error;
       },
