@@ -428,13 +428,19 @@ describe('circuit breaker, ratio mode', () => {
     expect(p.circuitState).toBe('closed'); // only 1 call in the window: below the throughput
   });
 
-  it('defaults to 10 % over 30 s with at least 100 calls', async () => {
+  it('defaults to more than 50 % failed attempts over 30 s, once the window holds 20', async () => {
     const p = make({ timeout: false, totalTimeout: false, retry: false });
-    for (let i = 0; i < 89; i++) await run(p, succeed);
+    for (let i = 0; i < 9; i++) await run(p, succeed);
     for (let i = 0; i < 10; i++) await run(p, fail);
-    expect(p.circuitState).toBe('closed'); // 99 calls
+    expect(p.circuitState).toBe('closed'); // 19 attempts: too few to judge
     await run(p, fail);
-    expect(p.circuitState).toBe('open'); // 11 of 100 failed
+    expect(p.circuitState).toBe('open'); // 11 of 20 failed
+  });
+
+  it('stays closed by default for a dependency failing 40 % of the time', async () => {
+    const p = make({ timeout: false, totalTimeout: false, retry: false });
+    for (let i = 0; i < 500; i++) await run(p, i % 5 < 2 ? fail : succeed);
+    expect(p.circuitState).toBe('closed');
   });
 
   it('rejects combining consecutiveFailures with the ratio options', () => {

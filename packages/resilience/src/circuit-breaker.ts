@@ -17,9 +17,9 @@ export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
 export interface CircuitBreakerOptions {
   /** Consecutive mode: open after this many failures in a row. */
   consecutiveFailures?: number;
-  /** Ratio mode: open when more than this share of calls in the window failed. @default 0.1 */
+  /** Ratio mode: open when more than this share of the attempts in the window failed. @default 0.5 */
   failureRatio?: number;
-  /** Ratio mode: calls the window must hold before the ratio counts. @default 100 */
+  /** Ratio mode: attempts the window must hold before the ratio counts. @default 20 */
   minimumThroughput?: number;
   /** Ratio mode: the sliding window, in ms. @default 30000 (at least twice the attempt timeout) */
   samplingDurationMs?: number;
@@ -103,12 +103,12 @@ export function circuitBreaker(
       optionalNumber(owner, `${p}consecutiveFailures`, options.consecutiveFailures, 5, 1, 10_000),
     );
   } else {
-    const ratio = optionalNumber(owner, `${p}failureRatio`, options.failureRatio, 0.1, 0.001, 0.999, false);
+    const ratio = optionalNumber(owner, `${p}failureRatio`, options.failureRatio, 0.5, 0.001, 0.999, false);
     const minimumThroughput = optionalNumber(
       owner,
       `${p}minimumThroughput`,
       options.minimumThroughput,
-      100,
+      20,
       1,
       1_000_000,
     );

@@ -304,7 +304,7 @@ describe('DESIGN §4 guarantee 8: no unsafe defaults', () => {
     expect((byName('timeout') as TimeoutPolicy).ms).toBe(10_000);
     expect((byName('total-timeout') as TimeoutPolicy).ms).toBe(30_000);
     expect((byName('retry') as RetryPolicy).maxAttempts).toBe(3);
-    expect((byName('retry') as RetryPolicy).budget?.maxTokens).toBe(10);
+    expect((byName('retry') as RetryPolicy).budget?.maxTokens).toBe(20);
   });
 
   it('has no bulkhead and no rate limit unless configured', () => {
@@ -452,7 +452,12 @@ describe('DESIGN §4 guarantee 8: no unsafe defaults', () => {
     ['rate limit 0', { rateLimit: { limit: 0 } }, RangeError, ['rateLimit.limit', 'received 0']],
     ['retry null', { retry: null }, TypeError, ['retry', 'received null']],
     ['circuitBreaker true', { circuitBreaker: true }, TypeError, ['circuitBreaker', 'received true']],
-    ['budget maxTokens 0', { retry: { budget: { maxTokens: 0 } } }, RangeError, ['maxTokens', 'received 0']],
+    [
+      'budget maxTokens 0',
+      { retry: { budget: { maxTokens: 0 } } },
+      RangeError,
+      ['retry.budget.maxTokens', 'received 0'],
+    ],
   ])(
     'rejects %s at construction, naming the option, the range and the value',
     (_what, options, type, parts) => {
@@ -687,7 +692,7 @@ describe('stats', () => {
       circuitState: 'closed',
       bulkheadInFlight: undefined,
       bulkheadQueued: undefined,
-      budgetTokens: 10,
+      budgetTokens: 20,
     });
   });
 
@@ -697,7 +702,7 @@ describe('stats', () => {
       circuitState: 'closed',
       bulkheadInFlight: 0,
       bulkheadQueued: 0,
-      budgetTokens: 10,
+      budgetTokens: 20,
     });
   });
 });

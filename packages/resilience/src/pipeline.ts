@@ -33,9 +33,9 @@ export interface PipelineOptions {
   timeout?: number | false;
   /** Timeout of the whole call, retries included, in ms. @default 30000 */
   totalTimeout?: number | false;
-  /** @default {} (3 attempts, full-jitter backoff from 100 ms to 5 s, a retry budget) */
+  /** @default {} (3 attempts, full-jitter backoff from 100 ms to 5 s, a retry budget of half the successes) */
   retry?: RetryOptions | false;
-  /** @default {} (opens at 10 % failures over 30 s with at least 100 calls, for 5 s, one probe) */
+  /** @default {} (opens above 50 % failed attempts over 30 s with at least 20 attempts, for 5 s, one probe) */
   circuitBreaker?: CircuitBreakerOptions | false;
   /** @default false */
   bulkhead?: BulkheadOptions | false;

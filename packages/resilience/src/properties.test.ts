@@ -244,21 +244,46 @@ describe('bulkhead properties', () => {
 });
 
 describe('retry budget properties', () => {
-  it('keeps tokens within [0, maxTokens] and allows retries exactly while more than half is left', () => {
+  it('keeps tokens within [0, maxTokens] and allows a retry exactly while a whole token is left', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 2, max: 50 }),
-        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.double({ min: 0.001, max: 10, noNaN: true }),
         fc.array(fc.boolean(), { maxLength: 200 }),
         (maxTokens, tokenRatio, outcomes) => {
           const budget = retryBudget({ maxTokens, tokenRatio });
           for (const success of outcomes) {
             if (success) budget.onSuccess();
-            else budget.onFailure();
+            else if (budget.canRetry()) budget.onRetry();
             expect(budget.tokens).toBeGreaterThanOrEqual(0);
             expect(budget.tokens).toBeLessThanOrEqual(maxTokens);
-            expect(budget.canRetry()).toBe(budget.tokens > maxTokens / 2);
+            expect(budget.canRetry()).toBe(budget.tokens >= 1);
           }
+        },
+      ),
+    );
+  });
+
+  it('never allows more retries than the reserve plus tokenRatio per success', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.double({ min: 0.001, max: 10, noNaN: true }),
+        fc.array(fc.boolean(), { maxLength: 200 }),
+        (maxTokens, tokenRatio, outcomes) => {
+          const budget = retryBudget({ maxTokens, tokenRatio });
+          let retries = 0;
+          let successes = 0;
+          for (const success of outcomes) {
+            if (success) {
+              successes++;
+              budget.onSuccess();
+            } else if (budget.canRetry()) {
+              retries++;
+              budget.onRetry();
+            }
+          }
+          expect(retries).toBeLessThanOrEqual(maxTokens + tokenRatio * successes);
         },
       ),
     );

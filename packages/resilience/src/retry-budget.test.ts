@@ -10,61 +10,57 @@ afterEach(() => {
 });
 
 describe('retryBudget', () => {
-  it('starts full with 10 tokens and a refund of 0.1 per success by default', () => {
+  it('starts full with 20 tokens and earns 0.5 per success by default', () => {
     const budget = retryBudget();
-    expect(budget.maxTokens).toBe(10);
-    expect(budget.tokenRatio).toBe(0.1);
-    expect(budget.tokens).toBe(10);
+    expect(budget.maxTokens).toBe(20);
+    expect(budget.tokenRatio).toBe(0.5);
+    expect(budget.tokens).toBe(20);
   });
 
-  it('charges one token per failed attempt', () => {
+  it('charges one token per retry', () => {
     const budget = retryBudget({ maxTokens: 10 });
-    budget.onFailure();
-    budget.onFailure();
+    budget.onRetry();
+    budget.onRetry();
     expect(budget.tokens).toBe(8);
   });
 
-  it('refunds tokenRatio per successful attempt', () => {
+  it('earns tokenRatio per successful call', () => {
     const budget = retryBudget({ maxTokens: 10, tokenRatio: 0.5 });
-    budget.onFailure();
+    budget.onRetry();
     budget.onSuccess();
     expect(budget.tokens).toBe(9.5);
   });
 
-  it('allows retries only while more than half of the bucket is left', () => {
-    const budget = retryBudget({ maxTokens: 4 });
-    budget.onFailure();
-    expect(budget.canRetry()).toBe(true); // 3 > 2
-    budget.onFailure();
-    expect(budget.canRetry()).toBe(false); // 2 is not more than half
+  it('allows a retry only while a whole token is left', () => {
+    const budget = retryBudget({ maxTokens: 2, tokenRatio: 0.5 });
+    budget.onRetry();
+    expect(budget.canRetry()).toBe(true);
+    budget.onRetry();
+    expect(budget.canRetry()).toBe(false);
+    budget.onSuccess();
+    expect(budget.canRetry()).toBe(false); // half a token
+    budget.onSuccess();
+    expect(budget.canRetry()).toBe(true);
   });
 
-  it('never drops below zero however many attempts fail', () => {
+  it('never drops below zero however many retries are charged', () => {
     const budget = retryBudget({ maxTokens: 3 });
-    for (let i = 0; i < 10; i++) budget.onFailure();
+    for (let i = 0; i < 10; i++) budget.onRetry();
     expect(budget.tokens).toBe(0);
   });
 
-  it('never grows above maxTokens however many attempts succeed', () => {
+  it('never grows above maxTokens however many calls succeed', () => {
     const budget = retryBudget({ maxTokens: 3, tokenRatio: 1 });
     for (let i = 0; i < 10; i++) budget.onSuccess();
     expect(budget.tokens).toBe(3);
   });
 
-  it('recovers the right to retry after enough successes', () => {
-    const budget = retryBudget({ maxTokens: 4, tokenRatio: 0.5 });
-    budget.onFailure();
-    budget.onFailure();
-    expect(budget.canRetry()).toBe(false);
-    budget.onSuccess();
-    expect(budget.canRetry()).toBe(true);
-  });
-
   it.each([
-    [{ maxTokens: 1 }, RangeError, ['maxTokens', '2', 'received 1']],
+    [{ maxTokens: 0 }, RangeError, ['maxTokens', '1', 'received 0']],
     [{ maxTokens: 'many' }, TypeError, ['maxTokens', 'received "many"']],
     [{ tokenRatio: 0 }, RangeError, ['tokenRatio', '0.001', 'received 0']],
-    [{ tokenRatio: 2 }, RangeError, ['tokenRatio', 'received 2']],
+    [{ tokenRatio: 11 }, RangeError, ['tokenRatio', 'received 11']],
+    [{ minRetriesPerSecond: 1 }, TypeError, ['unknown option minRetriesPerSecond']],
   ])('rejects invalid options %o naming the option, the range and the value', (options, type, parts) => {
     expect(() => retryBudget(options as never)).toThrow(type);
     try {
@@ -78,7 +74,7 @@ describe('retryBudget', () => {
 describe('retry budget in a pipeline', () => {
   it('does not retry a failing call once the budget is drained, and says why with budget-exhausted', async () => {
     const budget = retryBudget({ maxTokens: 10 });
-    for (let i = 0; i < 5; i++) budget.onFailure(); // 5 left: not more than half
+    for (let i = 0; i < 10; i++) budget.onRetry(); // spent
     const p = pipeline('budget', compose(retry({ maxAttempts: 5, budget })));
     const events: ResilienceEvent[] = [];
     p.onEvent((e) => events.push(e));
@@ -126,7 +122,7 @@ describe('retry budget in a pipeline', () => {
   });
 
   it('shares one budget between pipelines that call the same destination', async () => {
-    const budget = retryBudget({ maxTokens: 4 });
+    const budget = retryBudget({ maxTokens: 2 });
     const a = pipeline('dest-a', compose(retry({ maxAttempts: 3, budget })));
     const b = pipeline('dest-b', compose(retry({ maxAttempts: 3, budget })));
     const fn = vi.fn(() => Promise.reject(new Error('down')));
@@ -148,7 +144,7 @@ describe('retry budget in a pipeline', () => {
     const done = p.execute(() => Promise.reject(new Error('x'))).catch(() => undefined);
     await vi.advanceTimersByTimeAsync(60_000);
     await done;
-    expect(p.stats.budgetTokens).toBe(17);
+    expect(p.stats.budgetTokens).toBe(18); // two retries
     p.dispose();
   });
 });

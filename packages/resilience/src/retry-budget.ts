@@ -1,39 +1,41 @@
-import { optionalNumber } from './internal/validate.js';
+import { checkKeys, optionalNumber } from './internal/validate.js';
 
-/** Options of a retry budget: a token bucket in the manner of gRPC retry throttling (A6). */
+/** Options of a retry budget: retries are paid for by the calls that succeed. */
 export interface RetryBudgetOptions {
-  /** Bucket size; retries are allowed only while more than half of it is left. @default 10 */
+  /** Retries the budget can hold: the reserve a quiet or failing dependency may still draw on. @default 10 */
   maxTokens?: number;
-  /** Tokens refunded by each successful attempt (each failed attempt costs one). @default 0.1 */
+  /** Tokens each successful call earns; a retry costs one. @default 0.5 */
   tokenRatio?: number;
 }
 
 /**
- * Caps the extra load retries can add to a dependency. Each failed attempt costs a token, each success
- * refunds `tokenRatio`; a retry is allowed only while the bucket is more than half full. In an outage
- * the bucket drains after a few failures and retries stop, so they add about `tokenRatio` of the
- * successful traffic instead of multiplying the load. Share one budget between pipelines that call the
- * same destination.
+ * Caps the extra load retries can add to a dependency. Each retry costs a token; each call that succeeds
+ * earns `tokenRatio` of one, up to `maxTokens`. While a dependency keeps answering, retries are funded
+ * by its successes: with the defaults, retries may add up to half the successful calls, so a dependency
+ * failing 30 % of the time (about 0.4 retries a call at 3 attempts) has every retry it needs, at any
+ * rate. In an outage nothing succeeds: after the `maxTokens` in reserve are spent, retries stop, and the
+ * load stays the calls made. Share one budget between pipelines that call the same destination.
  */
 export interface RetryBudget {
   readonly maxTokens: number;
   readonly tokenRatio: number;
-  /** Tokens left, within [0, maxTokens]. */
+  /** Tokens left, within [0, maxTokens]: how many retries the budget allows now, rounded down. */
   readonly tokens: number;
-  /** Whether a retry may be made now. */
+  /** Whether a retry may be made now (at least one token left). */
   canRetry(): boolean;
-  /** Records a successful attempt. */
+  /** Spends a token on a retry about to be made. */
+  onRetry(): void;
+  /** Records a call that succeeded. */
   onSuccess(): void;
-  /** Records a failed attempt. */
-  onFailure(): void;
 }
 
+const KNOWN = ['maxTokens', 'tokenRatio'] as const;
+
 /** Creates a retry budget. */
-export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
-  const owner = 'retryBudget';
-  const maxTokens = optionalNumber(owner, 'maxTokens', options.maxTokens, 10, 2, 1_000_000);
-  const tokenRatio = optionalNumber(owner, 'tokenRatio', options.tokenRatio, 0.1, 0.001, 1, false);
-  const threshold = maxTokens / 2;
+export function retryBudget(options: RetryBudgetOptions = {}, owner = 'retryBudget', p = ''): RetryBudget {
+  checkKeys(owner, p, options as Record<string, unknown>, KNOWN);
+  const maxTokens = optionalNumber(owner, `${p}maxTokens`, options.maxTokens, 20, 1, 1_000_000);
+  const tokenRatio = optionalNumber(owner, `${p}tokenRatio`, options.tokenRatio, 0.5, 0.001, 10, false);
   let tokens = maxTokens;
   return {
     maxTokens,
@@ -41,12 +43,12 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
     get tokens() {
       return tokens;
     },
-    canRetry: () => tokens > threshold,
+    canRetry: () => tokens >= 1,
+    onRetry() {
+      tokens = Math.max(0, tokens - 1);
+    },
     onSuccess() {
       if (tokens < maxTokens) tokens = Math.min(maxTokens, tokens + tokenRatio);
-    },
-    onFailure() {
-      if (tokens > 0) tokens = Math.max(0, tokens - 1);
     },
   };
 }

@@ -3,7 +3,7 @@ import { isCancelledError, isCircuitOpenError, isKeelError } from './errors.js';
 import { now } from './internal/clock.js';
 import type { Scope } from './internal/scope.js';
 import { sleep } from './internal/sleep.js';
-import { checkFunction, checkKeys, MAX_MS, optionalNumber } from './internal/validate.js';
+import { checkFunction, checkKeys, checkObject, MAX_MS, optionalNumber } from './internal/validate.js';
 import { brandPolicy, type Next, type Policy } from './policy.js';
 import { type RetryBudget, type RetryBudgetOptions, retryBudget } from './retry-budget.js';
 
@@ -30,7 +30,10 @@ export interface RetryOptions {
    * instead of the backoff. An error's own numeric `retryAfterMs` is honoured without this.
    */
   retryAfter?: (outcome: Outcome) => number | undefined;
-  /** The retry budget, its options, or `false` for none. @default a budget of its own, `retryBudget()` */
+  /**
+   * The retry budget, its options, or `false` for none. @default a budget of its own, `retryBudget()`:
+   * retries may add up to half the successful calls, with a reserve of 10
+   */
   budget?: RetryBudget | RetryBudgetOptions | false;
 }
 
@@ -106,7 +109,11 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
       ? undefined
       : budgetOption !== undefined && isBudget(budgetOption)
         ? budgetOption
-        : retryBudget(budgetOption);
+        : retryBudget(
+            budgetOption === undefined ? {} : checkObject(owner, `${p}budget`, budgetOption),
+            owner,
+            `${p}budget.`,
+          );
   const backoff = new ExponentialBackoff({
     generator: fullJitterGenerator,
     initialDelay: baseDelayMs,
@@ -136,7 +143,6 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
     cursor: BackoffCursor,
   ): number | undefined {
     const call = scope.call;
-    budget?.onFailure();
     if (attempt >= maxAttempts) {
       call.emit('retry', 'give-up', 0, error);
       return undefined;
@@ -159,6 +165,7 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
       call.emit('retry', 'give-up', 0, error, delay);
       return undefined;
     }
+    budget?.onRetry();
     call.emit('retry', 'retry', 0, error, delay);
     return delay;
   }

@@ -7,7 +7,7 @@ import { observePipeline } from './observe-pipeline.js';
 afterEach(() => vi.useRealTimers());
 
 describe('observePipeline', () => {
-  it('puts each retry and the give-up on the active span, counts them, and logs at debug/info', async () => {
+  it('puts each retry and the give-up on the active span, counts them, and logs them at info', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();
     const p = pipeline('bridge-retry', { retry: { maxAttempts: 2, baseDelayMs: 10 }, circuitBreaker: false });
@@ -34,9 +34,37 @@ describe('observePipeline', () => {
       /resilience_attempt_duration_seconds_count\{pipeline="bridge-retry",outcome="failure"\} 2/,
     );
     expect(core.lines.map((l) => [l.level, l.event])).toEqual([
-      [20, 'retry'],
+      [30, 'retry'],
       [30, 'give-up'],
     ]);
+    stop();
+    p.dispose();
+  });
+
+  it('logs the first retry of a call at info at most once a second, counting the others at debug', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const core = testCore();
+    const p = pipeline('bridge-retry-rate', {
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, budget: false },
+      circuitBreaker: false,
+    });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const flaky = () => {
+      let n = 0;
+      return () => (++n < 3 ? Promise.reject(new Error('503')) : Promise.resolve('ok'));
+    };
+    const calls = Array.from({ length: 50 }, () => p.execute(flaky()));
+    await vi.advanceTimersByTimeAsync(1_000);
+    const later = p.execute(flaky());
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all([...calls, later]);
+
+    const retries = core.lines.filter((l) => l.event === 'retry');
+    expect(retries.filter((l) => l.level === 30)).toMatchObject([
+      { attempt: 1, retries_at_debug: 0 },
+      { attempt: 1, retries_at_debug: 49 },
+    ]);
+    expect(retries.filter((l) => l.level === 20)).toHaveLength(49 + 51);
     stop();
     p.dispose();
   });

@@ -6,7 +6,11 @@ import { errorMessage, errorType } from '../operations/error-type.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
-// What an operator wants to hear about: an opened circuit or a drained budget is news, a retry is detail.
+/** At most one retry line at info per pipeline in this interval. */
+const RETRY_INFO_INTERVAL_MS = 1_000;
+
+// What an operator wants to hear about: an opened circuit or a drained budget is news, a retry is detail
+// (but see `retryLevel`).
 const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
   retry: 'debug',
   'give-up': 'info',
@@ -47,6 +51,21 @@ function attributesOf(event: ResilienceEvent): Attributes {
  */
 export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger: Logger): Disposer {
   const removeGauges = metrics.addPipelineGauges(pipeline);
+  // A dependency that needs retries is news at the default level, but one line per retried call would
+  // flood it: the first retry of a call is logged at info at most once a second per pipeline, and the
+  // first retries logged at debug meanwhile are counted in that line (`retries_at_debug`).
+  let infoAt = Number.NEGATIVE_INFINITY;
+  let atDebug = 0;
+  const retryLevel = (event: ResilienceEvent): Level => {
+    if (event.attempt !== 1) return 'debug';
+    const t = performance.now();
+    if (t - infoAt < RETRY_INFO_INTERVAL_MS || !logger.isLevelEnabled('info')) {
+      atDebug++;
+      return 'debug';
+    }
+    infoAt = t;
+    return 'info';
+  };
   const unsubscribe = pipeline.onEvent((event) => {
     const span = trace.getActiveSpan();
     if (event.kind === 'attempt') {
@@ -59,8 +78,13 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
     metrics.resilienceEvents.increment({ pipeline: event.pipeline, policy: event.policy, event: event.kind });
     if (event.kind === 'success' || event.kind === 'failure') return;
     span?.addEvent(spanEventName(event), attributesOf(event));
-    const level = LOG_LEVEL[event.kind];
+    const level = event.kind === 'retry' ? retryLevel(event) : LOG_LEVEL[event.kind];
     if (level !== undefined && logger.isLevelEnabled(level)) {
+      let shown: Record<string, number> | undefined;
+      if (level === 'info' && event.kind === 'retry') {
+        shown = { retries_at_debug: atDebug };
+        atDebug = 0;
+      }
       logger[level](
         {
           pipeline: event.pipeline,
@@ -68,6 +92,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
           event: event.kind,
           attempt: event.attempt,
           ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
+          ...shown,
           ...(event.error === undefined
             ? {}
             : { error_type: errorType(event.error), err_message: errorMessage(event.error) }),

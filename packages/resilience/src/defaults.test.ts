@@ -1,0 +1,92 @@
+// What the default pipeline does for a flaky dependency and for a dead one, measured on fake time with
+// seeded randomness (the failures and the backoff jitter), so every run sees the same calls.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type PipelineOptions, pipeline } from './index.js';
+
+/** mulberry32: a small seeded generator, uniform in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface Load {
+  /** Calls made, one every `1000 / perSecond` ms. */
+  calls: number;
+  perSecond: number;
+  /** Chance that one attempt fails, independently of the others. */
+  failureRate: number;
+  /** How long each attempt takes, in ms. */
+  latencyMs?: number;
+}
+
+/** Runs `calls` calls through a pipeline at a steady rate; returns the successes and the attempts sent. */
+async function drive(options: PipelineOptions, load: Load) {
+  const p = pipeline('defaults-under-load', options);
+  const failures = seeded(7);
+  const latencyMs = load.latencyMs ?? 20;
+  let attempts = 0;
+  let successes = 0;
+  const attempt = () => {
+    attempts++;
+    const fails = failures() < load.failureRate;
+    return new Promise<string>((resolve, reject) =>
+      setTimeout(() => (fails ? reject(new Error('503 from the dependency')) : resolve('ok')), latencyMs),
+    );
+  };
+  const interval = 1000 / load.perSecond;
+  const settled: Promise<unknown>[] = [];
+  for (let i = 0; i < load.calls; i++) {
+    settled.push(
+      p.execute(attempt).then(
+        () => successes++,
+        () => undefined,
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(interval);
+  }
+  await vi.advanceTimersByTimeAsync(60_000);
+  await Promise.all(settled);
+  p.dispose();
+  return { successRate: successes / load.calls, amplification: attempts / load.calls };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  // The backoff's full jitter draws from Math.random.
+  vi.spyOn(Math, 'random').mockImplementation(seeded(11));
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+});
+
+describe('the default pipeline', () => {
+  it.each([1, 10, 100, 1000])(
+    'succeeds within one point of what three attempts allow at 30 % independent failures, at %d calls a second',
+    async (perSecond) => {
+      const { successRate } = await drive(
+        { retry: { maxAttempts: 3 } },
+        { calls: 3_000, perSecond, failureRate: 0.3 },
+      );
+      expect(successRate).toBeGreaterThanOrEqual(1 - 0.3 ** 3 - 0.01);
+    },
+  );
+
+  it.each([1, 10, 1000])(
+    'sends at most 1.2 times the calls made to a dependency in a full outage, at %d calls a second',
+    async (perSecond) => {
+      const { amplification } = await drive(
+        { retry: { maxAttempts: 3 } },
+        { calls: 3_000, perSecond, failureRate: 1 },
+      );
+      expect(amplification).toBeLessThanOrEqual(1.2);
+    },
+  );
+});
