@@ -81,7 +81,7 @@ export function livePipelines(): readonly Pipeline[] {
 export function assertNameFree(name: string): void {
   if (registry.live.get(name)?.deref() === undefined) return;
   throw new TypeError(
-    `pipeline "${name}": a live pipeline already has this name (an httpClient owns a pipeline named after it); dispose() or close() that one first, or choose another name: two pipelines of one name report contradictory metrics`,
+    `pipeline "${name}": a live pipeline already has this name (a client owns a pipeline named after it); dispose() or close() that one first, or choose another name: two pipelines of one name report contradictory metrics`,
   );
 }
 
