@@ -123,9 +123,9 @@ describe('keelClientInterceptor', () => {
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push(await statusOf(unary(client, { text: 'a' })));
     expect(new Set(codes)).toEqual(new Set([grpc.status.UNAVAILABLE]));
-    // Unbounded, 5 calls × 3 attempts = 15; the budget of 4 (retries only while more than half is left)
-    // lets one retry through, then every call is sent once.
-    expect(calls).toBe(6);
+    // Unbounded, 5 calls × 3 attempts = 15; the budget's 4 tokens pay for 4 retries, nothing succeeds to
+    // earn more, and every call after is sent once.
+    expect(calls).toBe(9);
   });
 
   it('sends a method that is not marked idempotent once', async () => {
