@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { startTestTelemetry } from '@keel/telemetry/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { httpClient } from './http-client.js';
 import { answer, testServer } from './testing/server.js';
+
+const t = startTestTelemetry({ serviceName: 'http-client-close' });
+afterAll(() => t.shutdown());
 
 const count = (kind: 'TCPSocketWrap' | 'Timeout') =>
   process.getActiveResourcesInfo().filter((r) => r === kind).length;
@@ -23,6 +27,15 @@ describe('httpClient close', () => {
     expect(count('TCPSocketWrap')).toBe(before.sockets);
     expect(count('Timeout')).toBeLessThanOrEqual(before.timers);
     await server.close();
+  });
+
+  it("takes its gauge series out of a started telemetry's metrics", async () => {
+    const client = httpClient({ name: 'closed-gauges', baseUrl: 'http://127.0.0.1:9' });
+    const gauge = /resilience_(circuit_state|retry_budget_tokens)\{pipeline="closed-gauges"/;
+    expect(await t.telemetry.metricsText()).toMatch(gauge);
+    await client.close();
+
+    expect(await t.telemetry.metricsText()).not.toMatch(gauge);
   });
 
   it('rejects calls after close with KEEL_ERR_CANCELLED', async () => {
