@@ -60,7 +60,7 @@ describe('retryBudget', () => {
     [{ maxTokens: 'many' }, TypeError, ['maxTokens', 'received "many"']],
     [{ tokenRatio: 0 }, RangeError, ['tokenRatio', '0.001', 'received 0']],
     [{ tokenRatio: 11 }, RangeError, ['tokenRatio', 'received 11']],
-    [{ minRetriesPerSecond: 1 }, TypeError, ['unknown option minRetriesPerSecond']],
+    [{ minRetriesPerSecond: 1 }, TypeError, ['unknown option "minRetriesPerSecond"']],
   ])('rejects invalid options %o naming the option, the range and the value', (options, type, parts) => {
     expect(() => retryBudget(options as never)).toThrow(type);
     try {
