@@ -8,8 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
+const MARKER = '--- modules ---';
+
 const SCRIPT = `
 import { registerHooks } from 'node:module';
+const MARKER = ${JSON.stringify(MARKER)};
 const loaded = new Set();
 registerHooks({
   resolve(specifier, context, nextResolve) {
@@ -30,7 +33,8 @@ const atStart = [...loaded];
 await telemetry.forceFlush();
 const afterExport = [...loaded];
 await telemetry.shutdown();
-process.stdout.write(JSON.stringify({ atStart, afterExport }));
+// After a marker line: an exporter the environment selects (console) writes to stdout too.
+process.stdout.write('\\n' + MARKER + JSON.stringify({ atStart, afterExport }));
 `;
 
 /** The package names among module URLs, e.g. `@opentelemetry/sdk-trace`, `protobufjs`. */
@@ -42,14 +46,26 @@ function packages(urls: string[]): string[] {
   return [...new Set(names)].sort();
 }
 
-async function run(env: Record<string, string> = {}): Promise<{ atStart: string[]; afterExport: string[] }> {
+interface Run {
+  atStart: string[];
+  afterExport: string[];
+  /** What the child wrote to stdout before its module list. */
+  output: string;
+}
+
+async function run(env: Record<string, string> = {}): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], {
     cwd: import.meta.dirname,
     env: { ...clean, ...env },
   });
-  const result = JSON.parse(stdout) as { atStart: string[]; afterExport: string[] };
-  return { atStart: packages(result.atStart), afterExport: packages(result.afterExport) };
+  const at = stdout.lastIndexOf(MARKER);
+  const result = JSON.parse(stdout.slice(at + MARKER.length)) as { atStart: string[]; afterExport: string[] };
+  return {
+    atStart: packages(result.atStart),
+    afterExport: packages(result.afterExport),
+    output: stdout.slice(0, at),
+  };
 }
 
 const UNSELECTED =
@@ -59,6 +75,7 @@ describe('a cold start', () => {
   it('loads the trace SDK and no exporter, protobuf, gRPC or full Node SDK when no collector is configured', async () => {
     const { atStart, afterExport } = await run();
     expect(atStart).toContain('@opentelemetry/sdk-trace');
+    expect(afterExport).not.toContain('@opentelemetry/sdk-node');
     expect(afterExport.filter((name) => UNSELECTED.test(name))).toEqual([]);
   });
 
@@ -79,5 +96,12 @@ describe('a cold start', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('loads the Node SDK at start when OTEL_TRACES_EXPORTER selects an exporter, and spans reach that exporter', async () => {
+    const { atStart, output } = await run({ OTEL_TRACES_EXPORTER: 'console' });
+    expect(atStart).toContain('@opentelemetry/sdk-node');
+    expect(output).toContain("name: 'GET /orders/:id'");
+    expect(output).toContain("'service.name': 'cold'");
   });
 });

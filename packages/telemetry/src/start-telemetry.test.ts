@@ -3,7 +3,7 @@ import { pipeline } from '@keel/resilience';
 import { context, defaultTextMapGetter, defaultTextMapSetter, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHttpServer } from './operations/http.js';
 import { getCorrelationId } from './propagation/correlation.js';
 import { hostAllowed, startTelemetry, type Telemetry, type TelemetryOptions } from './start-telemetry.js';
@@ -53,6 +53,18 @@ describe('startTelemetry', () => {
     expect(() => startTelemetry(typo)).toThrow(
       'startTelemetry: unknown option "serviceVersoin"; expected one of',
     );
+  });
+
+  it('refuses spanProcessors with a TypeError naming OTEL_TRACES_EXPORTER when that variable selects exporters', () => {
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'console');
+    try {
+      expect(() => startTelemetry(options)).toThrow(TypeError);
+      expect(() => startTelemetry(options)).toThrow(
+        'startTelemetry: option spanProcessors cannot be combined with OTEL_TRACES_EXPORTER="console"',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('counts dropped inbound context by header and reason in /metrics, without a log line per request', async () => {

@@ -14,6 +14,7 @@ import {
   keelPropagator,
 } from './propagation/propagator.js';
 import { assertSameStart, checkTelemetryOptions } from './start-telemetry-options.js';
+import { assertNoEnvExporterConflict } from './tracing/env-exporters.js';
 import { exportFailureReporter } from './tracing/export-failures.js';
 import { startTracing, type TraceStore } from './tracing/index.js';
 
@@ -23,14 +24,21 @@ export interface TelemetryOptions {
   serviceName: string;
   /** `service.version`. */
   serviceVersion?: string;
-  /** OTLP/HTTP endpoint for traces; else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; else the local trace store. */
+  /**
+   * OTLP/HTTP endpoint for traces; else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; else the local trace store.
+   * Not used when `OTEL_TRACES_EXPORTER` selects exporters: `@opentelemetry/sdk-node` builds them from the environment.
+   */
   otlpEndpoint?: string;
   /**
-   * Keep finished spans in memory for `traces.render()`; `true` keeps them even when exporting.
-   * @default on only when no OTLP endpoint is configured
+   * Keep finished spans in memory for `traces.render()`; `true` keeps them even when exporting, and throws a
+   * `TypeError` when `OTEL_TRACES_EXPORTER` selects exporters (no processor runs beside those).
+   * @default on only when no OTLP endpoint or `OTEL_TRACES_EXPORTER` is configured
    */
   traceStore?: boolean;
-  /** Extra span processors (tests pass an in-memory exporter here). */
+  /**
+   * Extra span processors (tests pass an in-memory exporter here). A non-empty list throws a `TypeError` when
+   * `OTEL_TRACES_EXPORTER` selects exporters: `@opentelemetry/sdk-node` takes no processor beside those.
+   */
   spanProcessors?: SpanProcessor[];
   /** Your pino logger; Keel's fields are added to it. @default a new JSON logger at LOG_LEVEL */
   logger?: Logger;
@@ -106,6 +114,8 @@ export function hostAllowed(host: string, allowed: readonly string[] | undefined
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   checkTelemetryOptions(options);
+  // Before anything is created, so a conflict leaves nothing running.
+  assertNoEnvExporterConflict('startTelemetry', options);
   const existing = holder[kHandle];
   if (existing !== undefined) {
     assertSameStart(startedWith[kOptions] ?? {}, options);

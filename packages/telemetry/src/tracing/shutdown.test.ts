@@ -97,6 +97,20 @@ describe('Tracing.shutdown', () => {
     expect(await handlesLeftSince(before)).toEqual([]);
   });
 
+  it('stops waiting for the NodeSDK OTEL_TRACES_EXPORTER started at its bound, without rejecting, when its collector never answers', async () => {
+    const collector = await blackHole();
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'otlp');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', collector.url);
+    const tracing = startTracing({ serviceName: 'env-silent' });
+    endSpan();
+    try {
+      const elapsed = await timed(() => expect(tracing.shutdown(300)).resolves.toBeUndefined());
+      expect(elapsed).toBeLessThan(300 + SLACK_MS);
+    } finally {
+      await collector.close();
+    }
+  });
+
   it('gives up on a collector that never answers within the export budget and leaves nothing running', async () => {
     const before = handleCounts();
     const collector = await blackHole();

@@ -81,6 +81,9 @@ const OTEL_ENV = [
   'OTEL_BSP_SCHEDULE_DELAY',
   'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
   'OTEL_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
 ];
 
 let running: Tracing | undefined;
@@ -288,5 +291,62 @@ describe('startTracing with an OTLP collector', () => {
     const tracing = start({ serviceName: 'both', otlpEndpoint: otlp.url, traceStore: { maxTraces: 5 } });
     trace.getTracer('test').startSpan('seen twice').end();
     expect(tracing.store?.spanCount).toBe(1);
+  });
+});
+
+describe('startTracing under OTEL_TRACES_EXPORTER', () => {
+  it('exports through the exporter the environment selects, with the service resource and the given propagator', async () => {
+    const bodies: unknown[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/json') {
+          bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'otlp');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_PROTOCOL', 'http/json');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const fields = vi.fn(() => ['x-test']);
+    const propagator: TextMapPropagator = { inject() {}, extract: (ctx) => ctx, fields };
+    const tracing = start({ serviceName: 'env-exported', propagator });
+    expect(propagation.fields()).toEqual(['x-test']);
+    expect(tracing.store).toBeUndefined();
+    trace.getTracer('test').startSpan('work').end();
+    await tracing.forceFlush();
+    const sent = JSON.stringify(bodies);
+    expect(sent).toContain('"name":"work"');
+    expect(sent).toContain('{"key":"service.name","value":{"stringValue":"env-exported"}}');
+  });
+
+  it('refuses spanProcessors with a TypeError, since NodeSDK takes none beside the exporters it builds', () => {
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'console');
+    const processor = new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() });
+    expect(() => startTracing({ serviceName: 'x', spanProcessors: [processor] })).toThrow(
+      new TypeError(
+        'startTracing: option spanProcessors cannot be combined with OTEL_TRACES_EXPORTER="console"; ' +
+          "the exporters that variable selects come from @opentelemetry/sdk-node, which takes no processor beside them; unset it to keep Keel's processors, or drop the option",
+      ),
+    );
+  });
+
+  it('refuses a trace store asked for explicitly, and starts without one by default', () => {
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'console');
+    expect(() => startTracing({ serviceName: 'x', traceStore: true })).toThrow(
+      /option traceStore cannot be combined/,
+    );
+    expect(start({ serviceName: 'x', traceStore: false, spanProcessors: [] }).store).toBeUndefined();
+  });
+
+  it("keeps Keel's own processors when the variable is empty or none", () => {
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'none');
+    const tracing = start({ serviceName: 'kept' });
+    trace.getTracer('test').startSpan('work').end();
+    expect(tracing.store?.traceIds()).toHaveLength(1);
   });
 });

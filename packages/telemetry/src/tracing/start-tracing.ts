@@ -1,7 +1,14 @@
-import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
+import {
+  context,
+  type ProxyTracerProvider,
+  propagation,
+  type TextMapPropagator,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { assertNoEnvExporterConflict, envSelectsExporters, startEnvSdk } from './env-exporters.js';
 import { otlpSpanProcessor } from './otlp-processor.js';
 import { serviceResource } from './resource.js';
 import { diagLoggerFromEnv, samplerFromEnv, sdkDisabled, spanLimitsFromEnv } from './sdk-env.js';
@@ -31,10 +38,19 @@ export interface Tracing {
   forceFlush(): Promise<void>;
 }
 
+/** The SDK's provider behind the API's proxy; the proxy may come from another copy of the API (NodeSDK's CommonJS one). */
+function registeredProvider(): object | undefined {
+  const global: Partial<ProxyTracerProvider> = trace.getTracerProvider();
+  return typeof global.getDelegate === 'function' ? global.getDelegate() : undefined;
+}
+
 function assertNoTracerProvider(): void {
-  const global = trace.getTracerProvider();
+  const global: Partial<ProxyTracerProvider> = trace.getTracerProvider();
   // The API keeps the first provider registered and ignores later ones, so a second SDK would record nothing.
-  if (global instanceof ProxyTracerProvider && global.getDelegateTracer('@keel/telemetry') !== undefined) {
+  if (
+    typeof global.getDelegateTracer === 'function' &&
+    global.getDelegateTracer('@keel/telemetry') !== undefined
+  ) {
     throw new Error(
       'startTracing: an OpenTelemetry tracer provider is already registered (an earlier startTracing() or another ' +
         'SDK), so this one would record nothing; start tracing once per process, or call trace.disable() first',
@@ -54,7 +70,9 @@ function assertNoTracerProvider(): void {
  */
 export function startTracing(options: TracingOptions): Tracing {
   validateTracingOptions(options);
+  assertNoEnvExporterConflict('startTracing', options);
   assertNoTracerProvider();
+  if (envSelectsExporters() && !sdkDisabled()) return envTracing(options);
   diagLoggerFromEnv();
   const otlp = otlpSpanProcessor({
     endpoint: options.otlpEndpoint,
@@ -80,13 +98,46 @@ export function startTracing(options: TracingOptions): Tracing {
   if (provider !== undefined) {
     const contextManager = options.contextManager ?? new AsyncLocalStorageContextManager();
     context.setGlobalContextManager(contextManager.enable());
-    const w3c = () =>
-      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
-    propagation.setGlobalPropagator(options.propagator ?? w3c());
+    propagation.setGlobalPropagator(options.propagator ?? w3cPropagator());
     trace.setGlobalTracerProvider(provider);
   }
   const sdk = { shutdown: () => provider?.shutdown() ?? Promise.resolve() };
 
+  const flushAll = () => Promise.all(processors.map((processor) => processor.forceFlush()));
+  return running(store, sdk, flushAll);
+}
+
+/**
+ * `OTEL_TRACES_EXPORTER` is set: NodeSDK owns the exporters it names and reads the rest of the trace SDK's
+ * `OTEL_*` variables itself; Keel gives it the resource, propagator and context manager. No trace store,
+ * no Keel OTLP processor (the environment's `OTEL_EXPORTER_OTLP_*` configure NodeSDK's instead, so the
+ * `otlpEndpoint` and `exportTimeoutMs` options, deployment facts the environment overrides, are not used),
+ * and `onExportFailure` is not told: NodeSDK's exporters report failures through the diag logger only.
+ */
+function envTracing(options: TracingOptions): Tracing {
+  const sdk = startEnvSdk({
+    resource: serviceResource(options),
+    propagator: options.propagator ?? w3cPropagator(),
+    contextManager: options.contextManager,
+  });
+  const flush = async () => {
+    const provider = registeredProvider() as { forceFlush?: () => Promise<void> } | undefined;
+    await provider?.forceFlush?.();
+  };
+  return running(undefined, sdk, flush);
+}
+
+function w3cPropagator(): TextMapPropagator {
+  return new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
+}
+
+function running(
+  store: TraceStore | undefined,
+  sdk: { shutdown(): Promise<void> },
+  flush: () => Promise<unknown>,
+): Tracing {
   let stopping: Promise<void> | undefined;
   return {
     store,
@@ -96,8 +147,7 @@ export function startTracing(options: TracingOptions): Tracing {
       return stopping;
     },
     forceFlush() {
-      const flushAll = () => Promise.all(processors.map((processor) => processor.forceFlush()));
-      return settleWithin(flushAll, DEFAULT_SHUTDOWN_TIMEOUT_MS, 'tracing flush');
+      return settleWithin(flush, DEFAULT_SHUTDOWN_TIMEOUT_MS, 'tracing flush');
     },
   };
 }
