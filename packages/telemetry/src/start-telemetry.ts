@@ -234,18 +234,32 @@ function assemble(parts: Parts): Telemetry {
     propagator,
     allowsFullContext: (host) => hostAllowed(host, allowed),
   };
-  const observed = new Map<Pipeline, Disposer>();
+  // Observed pipelines are held weakly, so one made per request and dropped without dispose() is
+  // collected; the disposers (keyed by pipeline, and closing over a WeakRef only) go with it.
+  const observed = new WeakMap<Pipeline, Disposer>();
+  // What shutdown() lets go of; a collected pipeline's ref leaves through `collected`.
+  const observedRefs = new Set<WeakRef<Pipeline>>();
+  const collected = new FinalizationRegistry<WeakRef<Pipeline>>((ref) => observedRefs.delete(ref));
   const observe = (pipeline: Pipeline): Disposer => {
     const known = observed.get(pipeline);
     if (known !== undefined) return known;
     const stop = observePipeline(pipeline, metrics, logger);
+    const ref = new WeakRef(pipeline);
     let forget: Disposer | undefined;
+    let released = false;
     const dispose = () => {
-      if (!observed.delete(pipeline)) return;
+      if (released) return;
+      released = true;
+      const live = ref.deref();
+      if (live !== undefined) observed.delete(live);
+      observedRefs.delete(ref);
+      collected.unregister(ref);
       stop();
       forget?.();
     };
     observed.set(pipeline, dispose);
+    observedRefs.add(ref);
+    collected.register(pipeline, ref, ref);
     // A disposed pipeline (a closed client's) takes its subscription and gauge series with it.
     forget = onPipelineDisposed(pipeline, dispose);
     return dispose;
@@ -274,7 +288,10 @@ function assemble(parts: Parts): Telemetry {
     shutdown() {
       closing ??= (async () => {
         stopAuto?.();
-        for (const dispose of [...observed.values()]) dispose();
+        for (const ref of [...observedRefs]) {
+          const live = ref.deref();
+          if (live !== undefined) observed.get(live)?.();
+        }
         await parts.stop();
         // Last, so the lines written while spans were exported leave too.
         flushLogs(logger);

@@ -50,7 +50,9 @@ function attributesOf(event: ResilienceEvent): Attributes {
  * exports its gauges. Returns the disposer that undoes all of it.
  */
 export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger: Logger): Disposer {
-  const removeGauges = metrics.addPipelineGauges(pipeline);
+  // Held weakly, like the subscription (which lives on the pipeline's own emitter): a pipeline dropped
+  // without dispose() is collected, and its gauge series go with it.
+  const removeGauges = metrics.addPipelineGauges(pipeline, { weakly: true });
   // A dependency that needs retries is news at the default level, but one line per retried call would
   // flood it: the first retry of a call is logged at info at most once a second per pipeline, and the
   // first retries logged at debug meanwhile are counted in that line (`retries_at_debug`).

@@ -6,7 +6,7 @@ import { type EventCounter, eventCounter } from './event-counter.js';
 import { renderRegistry } from './exposition.js';
 import type { InstrumentContext } from './instrument-context.js';
 import { negotiateFormat } from './negotiate.js';
-import { type PipelineGaugeSource, pipelineGauges } from './pipeline-gauges.js';
+import { type PipelineGaugeOptions, type PipelineGaugeSource, pipelineGauges } from './pipeline-gauges.js';
 
 /** Options of `createMetrics`. */
 export interface MetricsOptions {
@@ -39,8 +39,11 @@ export interface KeelMetrics {
   readonly resilienceAttemptDuration: DurationHistogram<catalog.ResilienceAttemptLabel>;
   readonly inboundContextDropped: EventCounter<catalog.DroppedContextLabel>;
   readonly telemetryExportFailures: EventCounter<catalog.ExportFailureLabel>;
-  /** Exports a pipeline's circuit, bulkhead and budget gauges, read at each scrape; returns the remover. */
-  addPipelineGauges(source: PipelineGaugeSource): () => void;
+  /**
+   * Exports a pipeline's circuit, bulkhead and budget gauges, read at each scrape; returns the remover.
+   * With `weakly`, the source is not kept alive, and its series leave once it is collected.
+   */
+  addPipelineGauges(source: PipelineGaugeSource, options?: PipelineGaugeOptions): () => void;
   /** Renders a scrape: OpenMetrics with exemplars when `accept` asks for it, Prometheus text 0.0.4 otherwise. */
   metricsText(accept?: string): Promise<MetricsText>;
 }

@@ -21,15 +21,38 @@ export const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated'] as con
 
 type NumericStat = 'bulkheadInFlight' | 'bulkheadQueued' | 'budgetTokens';
 
+/** How a source is held: `weakly` lets it be collected, and its series then leave with it. */
+export interface PipelineGaugeOptions {
+  readonly weakly?: boolean;
+}
+
+interface Entry {
+  readonly source: PipelineGaugeSource | undefined;
+  readonly ref: WeakRef<PipelineGaugeSource> | undefined;
+}
+
+const sourceOf = (entry: Entry): PipelineGaugeSource | undefined => entry.source ?? entry.ref?.deref();
+
 /** Registers the collect-time resilience gauges; returns the function that adds a source to them. */
-export function pipelineGauges(context: InstrumentContext): (source: PipelineGaugeSource) => () => void {
+export function pipelineGauges(
+  context: InstrumentContext,
+): (source: PipelineGaugeSource, options?: PipelineGaugeOptions) => () => void {
   // Wrapped so adding one source twice yields two independent disposers.
-  const sources = new Set<{ readonly source: PipelineGaugeSource }>();
+  const sources = new Set<Entry>();
+  // A weakly held source collected without its remover being called: its entry goes too, so sources
+  // made per request and dropped leave nothing behind even if no scrape comes.
+  const collected = new FinalizationRegistry<Entry>((entry) => sources.delete(entry));
   // Sources past the cap, and several sources sharing a name, fold into one series per name.
   const groupByPipeline = (metric: string): Map<string, PipelineGaugeStats[]> => {
     const onOverflow = context.overflowCounterFor(metric);
     const groups = new Map<string, PipelineGaugeStats[]>();
-    for (const { source } of sources) {
+    for (const entry of sources) {
+      const source = sourceOf(entry);
+      // Collected but not finalized yet: it exports nothing from this scrape on.
+      if (source === undefined) {
+        sources.delete(entry);
+        continue;
+      }
       let name = sanitizeLabelValue(source.name);
       if (!groups.has(name) && groups.size >= context.seriesLimit) {
         name = OVERFLOW_LABEL_VALUE;
@@ -87,11 +110,16 @@ export function pipelineGauges(context: InstrumentContext): (source: PipelineGau
   numericGauge('resilience_bulkhead_queued', 'Calls waiting in the bulkhead queue.', 'bulkheadQueued');
   numericGauge('resilience_retry_budget_tokens', 'Tokens left in the retry budget.', 'budgetTokens');
 
-  return function addPipelineGauges(source) {
-    const entry = { source };
+  return function addPipelineGauges(source, options = {}) {
+    const weakly = options.weakly === true;
+    const entry: Entry = weakly
+      ? { source: undefined, ref: new WeakRef(source) }
+      : { source, ref: undefined };
     sources.add(entry);
+    if (weakly) collected.register(source, entry, entry);
     return () => {
       sources.delete(entry);
+      if (weakly) collected.unregister(entry);
     };
   };
 }
