@@ -3,15 +3,14 @@
 // its own server process and its own client process — and one pair runs at a time, with a fixed number of
 // calls in flight for a fixed time, in an order that rotates each round.
 
-import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { flag, loadRounds, option, runMeta, selectedIds, versionOf } from './lib/cli.js';
-import { median, pairedMedian, promiseHooksOn } from './lib/harness.js';
+import { clientChild, startClient } from './lib/client-child.js';
+import { median, pairedMedian } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
@@ -182,97 +181,7 @@ const CLIENTS = {
   },
 };
 
-const cpuMicros = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-
-/** `concurrency` loops of sequential calls for `seconds`; latency in a native histogram (ns). */
-async function drive(call, seconds, concurrency) {
-  const latency = createHistogram();
-  let calls = 0;
-  const cpu0 = cpuMicros();
-  const t0 = process.hrtime.bigint();
-  const end = t0 + BigInt(Math.round(seconds * 1e9));
-  async function loop() {
-    for (let start = process.hrtime.bigint(); start < end; start = process.hrtime.bigint()) {
-      await call();
-      latency.record(process.hrtime.bigint() - start);
-      calls++;
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
-  const cpu = cpuMicros() - cpu0;
-  return {
-    rps: calls / (wallUs / 1e6),
-    p50: latency.percentile(50) / 1e6,
-    p99: latency.percentile(99) / 1e6,
-    calls,
-    cpuUsPerCall: cpu / calls,
-    busy: cpu / wallUs,
-  };
-}
-
-async function clientChild(id, address) {
-  const contender = await CLIENTS[id].build(address);
-  await contender.call();
-  let total = 1;
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', async (msg) => {
-    try {
-      if (msg.type === 'run') {
-        const result = await drive(contender.call, msg.seconds, msg.concurrency);
-        total += result.calls;
-        const usage = contender.usage ? await contender.usage() : {};
-        process.send({ type: 'done', ...result, total, hooks: promiseHooksOn(), ...usage });
-      } else if (msg.type === 'stop') {
-        await contender.close();
-        process.exit(0);
-      }
-    } catch (error) {
-      process.send({ type: 'error', message: error instanceof Error ? error.stack : String(error) });
-    }
-  });
-  process.send({ type: 'ready' });
-}
-
 // ---------------------------------------------------------------- orchestration (parent side)
-
-function startClient(id, address) {
-  const child = fork(script, ['--client', id, address], {
-    execArgv: process.execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = () =>
-    new Promise((resolve, reject) => {
-      const onExit = (code, signal) => reject(new Error(`${id}: exited (${signal ?? code})`));
-      child.once('exit', onExit);
-      child.once('message', (msg) => {
-        child.off('exit', onExit);
-        if (msg.type === 'error') reject(new Error(`${id}: ${msg.message}`));
-        else resolve(msg);
-      });
-    });
-  const ready = next();
-  return {
-    id,
-    ready,
-    samples: [],
-    run(seconds, concurrency) {
-      const done = next();
-      child.send({ type: 'run', seconds, concurrency });
-      return done;
-    },
-    stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'stop' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      return exited.finally(() => clearTimeout(timer));
-    },
-  };
-}
 
 const serverCpu = (u) => u.cpu.user + u.cpu.system;
 
@@ -282,7 +191,7 @@ async function runPairs({ ids, rounds, seconds, warmup, concurrency, log }) {
     // One at a time, so no pair starts (imports, JIT) while another is measured.
     for (const id of ids) {
       const server = await startServerChild(script, id, { execArgv: process.execArgv });
-      const client = startClient(id, `127.0.0.1:${server.port}`);
+      const client = startClient(script, id, `127.0.0.1:${server.port}`);
       pairs.push({ id, server, client, samples: [] });
       await client.ready;
     }
@@ -418,7 +327,7 @@ if (served >= 0) {
 } else if (client >= 0) {
   const id = process.argv[client + 1];
   if (!Object.hasOwn(CLIENTS, id)) throw new Error(`unknown contender ${id}`);
-  await clientChild(id, process.argv[client + 2]);
+  await clientChild(CLIENTS, id, process.argv[client + 2]);
 } else {
   await main();
 }
