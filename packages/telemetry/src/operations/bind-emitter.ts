@@ -16,14 +16,14 @@ type Bound = EventEmitter & Record<string, Add> & { [kContext]?: Context };
 // the wrapper must not be wrapped again, or `removeListener(event, listener)` could no longer find it.
 let adding = false;
 
-// The method the emitter inherits under the name `via` registers the wrapper.
-function addWith(via: string, once: boolean): Add {
+// The method the emitter inherits under the same name registers the wrapper.
+function addWith(name: string): Add {
   return function keelBoundAdd(event, listener) {
-    const add = Object.getPrototypeOf(this)[via] as Add;
+    const add = Object.getPrototypeOf(this)[name] as Add;
     const ctx = this[kContext];
     // Not a function: left to the inherited method, which throws Node's usual error.
     if (ctx === undefined || adding || typeof listener !== 'function') return add.call(this, event, listener);
-    const wrapper = wrap(this, ctx, event, listener, once);
+    const wrapper = wrap(this, ctx, event, listener);
     adding = true;
     try {
       return add.call(this, event, wrapper);
@@ -37,14 +37,18 @@ function addWith(via: string, once: boolean): Add {
  * One closure per listener: it enters the context through the API, so whichever context manager is
  * registered decides how. It carries `.listener` as Node's once-wrappers do, so EventEmitter's own
  * `removeListener`/`off` (and `listeners()`, `listenerCount(event, listener)`) match the listener given.
+ *
+ * `once`/`prependOnceListener` are not overridden: EventEmitter's own register a once-wrapper (a function
+ * whose `.listener` is the listener given) through `this.on`/`this.prependListener`, which land here. Its
+ * wrapper then stands in for it: it matches the listener given, and removes itself when it fires (the
+ * once-wrapper's own removal looks for itself, which is no longer listed, and finds nothing). So any
+ * function carrying a function `.listener` is taken for such a wrapper, as EventEmitter's own
+ * `removeListener` and `listeners()` already take it: it runs once. Installing two methods fewer per
+ * emitter (two emitters per request) is a measurable share of an inbound request's cost.
  */
-function wrap(
-  emitter: Bound,
-  ctx: Context,
-  event: string | symbol,
-  listener: Listener,
-  once: boolean,
-): Wrapper {
+function wrap(emitter: Bound, ctx: Context, event: string | symbol, listener: Listener): Wrapper {
+  const inner = (listener as Partial<Wrapper>).listener;
+  const once = typeof inner === 'function';
   let fired = false;
   const wrapper = function keelBoundListener(this: unknown, ...args: unknown[]) {
     if (once) {
@@ -54,24 +58,21 @@ function wrap(
     }
     return context.with(ctx, listener, this, ...args);
   } as Wrapper;
-  wrapper.listener = listener;
+  wrapper.listener = once ? inner : listener;
   return wrapper;
 }
 
-// The listener methods a binding installs, and the inherited method each registers its wrapper with:
-// `once` variants register through `on`/`prependListener`.
-const METHODS = [
-  ['on', 'on', false],
-  ['addListener', 'addListener', false],
-  ['prependListener', 'prependListener', false],
-  ['once', 'on', true],
-  ['prependOnceListener', 'prependListener', true],
-] as const;
+// The listener methods a binding installs. EventEmitter's `once` and `prependOnceListener` (and those of
+// Node's streams, which inherit them) register through `this.on`/`this.prependListener`, so they need none.
+const METHODS = ['on', 'addListener', 'prependListener'] as const;
+
+// Someone else's binding shows as any of these being the emitter's own.
+const LISTENER_METHODS = [...METHODS, 'once', 'prependOnceListener'];
 
 type Methods = ReadonlyArray<readonly [string, Add]>;
 
 // Own methods, one shared set: they look up what they override on the emitter's prototype.
-const OWN: Methods = METHODS.map(([name, via, once]) => [name, addWith(via, once)]);
+const OWN: Methods = METHODS.map((name) => [name, addWith(name)]);
 
 /**
  * Makes every listener added to `emitter` from now on run in `ctx`, as `context.bind(ctx, emitter)` does,
@@ -85,7 +86,7 @@ const OWN: Methods = METHODS.map(([name, via, once]) => [name, addWith(via, once
 export function bindEmitter(ctx: Context, emitter: EventEmitter): void {
   const target = emitter as Bound;
   if (target[kContext] !== undefined) return;
-  for (const [name] of METHODS) {
+  for (const name of LISTENER_METHODS) {
     if (Object.hasOwn(target, name)) {
       context.bind(ctx, emitter);
       return;
