@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag, loadRounds, option, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { flag, loadRounds, option, runHeader, runMeta, selectedIds, versionOf } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
 import { median, pairedMedian } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
@@ -249,14 +249,8 @@ function summarise(pairs) {
 
 function markdown(meta, rows) {
   const o = meta.load;
-  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
   const out = [
-    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
-    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' · ')}`,
-    `Command: ${meta.command}`,
-    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
+    ...runHeader(meta),
     '',
     `**Unary gRPC calls** — each contender a server process and a client process of its own, ${o.concurrency} calls in flight on one channel, JSON messages over 127.0.0.1; ` +
       `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, one at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRounds, option, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { loadRounds, option, runHeader, runMeta, selectedIds, versionOf } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
 import { median, pairedMedian } from './lib/harness.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
@@ -165,14 +165,8 @@ function summarise(clients) {
 
 function markdown(meta, rows) {
   const o = meta.load;
-  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
   const out = [
-    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
-    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' · ')}`,
-    `Command: ${meta.command}`,
-    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
+    ...runHeader(meta),
     '',
     `**Client calls** — each client in its own process, ${o.concurrency} calls in flight, \`GET ${PATH}\` to a plain \`node:http\` server (its own process) on 127.0.0.1; ` +
       `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per client, one client at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +

@@ -115,3 +115,17 @@ export function runMeta(scriptUrl, sources) {
     keelSource: sourceState(sources),
   };
 }
+
+/** The first lines of a load benchmark's report: machine and flags, versions, command, load and run time. */
+export function runHeader(meta) {
+  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
+  const versions = Object.entries(meta.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' · ');
+  return [
+    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
+    `Keel source: ${meta.keelSource} · ${versions}`,
+    `Command: ${meta.command}`,
+    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
+  ];
+}
