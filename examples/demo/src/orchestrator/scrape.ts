@@ -1,0 +1,34 @@
+import type { ServiceName } from '../protocol.js';
+import { parsePrometheusText, type Sample } from './prom-text.js';
+
+/** Every service's metrics at one instant. */
+export interface Snapshot {
+  /** `performance.now()` when the scrape started. */
+  readonly at: number;
+  readonly samples: ReadonlyMap<ServiceName, readonly Sample[]>;
+}
+
+export interface ScrapeTarget {
+  readonly name: ServiceName;
+  readonly metricsPort: number;
+}
+
+const SCRAPE_TIMEOUT_MS = 900;
+
+/** Scrapes `/metrics` of every target, as Prometheus would; a target that does not answer reads as empty. */
+export async function scrapeAll(targets: readonly ScrapeTarget[]): Promise<Snapshot> {
+  const at = performance.now();
+  const bodies = await Promise.all(
+    targets.map(async (target) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${target.metricsPort}/metrics`, {
+          signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
+        });
+        return parsePrometheusText(await res.text());
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return { at, samples: new Map(targets.map((target, i) => [target.name, bodies[i]!])) };
+}
