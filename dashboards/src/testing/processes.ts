@@ -48,6 +48,8 @@ export interface Started {
   readonly child: ChildProcess;
   /** What it wrote to stdout and stderr so far, for failure messages. */
   output(): string;
+  /** Resolves with the exit code once the child exits; rejects, with its output, after `timeoutMs`. */
+  exited(timeoutMs: number): Promise<number | null>;
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the child has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -65,9 +67,9 @@ export function start(command: string, args: readonly string[], env?: NodeJS.Pro
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
   });
   const signal = (name: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
@@ -80,6 +82,16 @@ export function start(command: string, args: readonly string[], env?: NodeJS.Pro
   return {
     child,
     output: () => output,
+    exited(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${command} still running after ${timeoutMs} ms:\n${output}`)),
+          timeoutMs,
+        );
+      });
+      return Promise.race([exited, late]).finally(() => clearTimeout(timer));
+    },
     async stop(graceMs = 5_000) {
       signal('SIGTERM');
       const timer = setTimeout(() => signal('SIGKILL'), graceMs);
