@@ -1,5 +1,6 @@
 // The demo orchestrator: starts the five services as processes, drives load through the gateway, breaks
 // payments in phases, shows what each service's /metrics says, and ends with a summary and one trace.
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderTrace } from '@keel/telemetry';
@@ -15,6 +16,7 @@ import { buildSummary, type Interval, summaryText } from './orchestrator/summary
 import { TraceCollector, toReadableSpan } from './orchestrator/traces.js';
 import { renderView } from './orchestrator/view.js';
 import type { Phase, ServiceConfig, ServiceName } from './protocol.js';
+import { brokerNames } from './services/messaging.js';
 
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const STOP_GRACE_MS = 6_000;
@@ -85,6 +87,8 @@ async function main(): Promise<number> {
     ? ['gateway', 'orders', 'payments', 'inventory', 'notifications']
     : ['gateway', 'orders', 'payments'];
 
+  const run = randomBytes(3).toString('hex');
+  const exchange = brokerNames(run).exchange;
   const children: Child[] = [];
   const traces = new TraceCollector(services.length, messaging ? SUBSCRIBERS.length : 0);
   let stopping = false;
@@ -133,18 +137,22 @@ async function main(): Promise<number> {
   try {
     // The subscribers bind their queues before orders can publish; the chain starts from its far end.
     const [payments] = await Promise.all([
-      start({ service: 'payments', metricsPort: metricsPort('payments') }),
+      start({ run, service: 'payments', metricsPort: metricsPort('payments') }),
       ...(messaging
-        ? SUBSCRIBERS.map((name) => start({ service: name, metricsPort: metricsPort(name), amqpUrl: broker }))
+        ? SUBSCRIBERS.map((name) =>
+            start({ run, service: name, metricsPort: metricsPort(name), amqpUrl: broker }),
+          )
         : []),
     ]);
     const orders = await start({
+      run,
       service: 'orders',
       metricsPort: metricsPort('orders'),
       amqpUrl: broker,
       paymentsUrl: `http://127.0.0.1:${payments!.port}`,
     });
     gateway = await start({
+      run,
       service: 'gateway',
       metricsPort: metricsPort('gateway'),
       ordersAddress: `127.0.0.1:${orders.port}`,
@@ -171,7 +179,7 @@ async function main(): Promise<number> {
   print(
     `  gateway ${gatewayUrl} (Express) → orders 127.0.0.1:${byName.get('orders')!.port} (gRPC) → payments (HTTP)`,
   );
-  if (messaging) print('  orders → RabbitMQ topic exchange demo.orders → inventory, notifications');
+  if (messaging) print(`  orders → RabbitMQ topic exchange ${exchange} → inventory, notifications`);
   print(`  /metrics: ${ordered.map((c) => `${c.name} :${c.metricsPort}`).join(', ')}`);
   print(
     options.follow
@@ -311,7 +319,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  if (crash === undefined) await endPhase();
+  await endPhase();
+  const loadSeconds = (performance.now() - t0) / 1_000;
   print('Load stopped; waiting for the requests in flight and the queues to drain.');
   await load.stop();
   let final = await scrapeAll(targets);
@@ -332,7 +341,8 @@ async function main(): Promise<number> {
   await stopAll(children, STOP_GRACE_MS);
 
   const summary = buildSummary({
-    durationS: Math.round((final.at - t0) / 1_000),
+    durationS: Math.round(loadSeconds),
+    exchange,
     rate: options.rate,
     messaging,
     load: load.stats,

@@ -9,6 +9,8 @@ export type Phase = 'healthy' | 'degraded' | 'outage' | 'recovery';
 /** What a service needs to start, passed as JSON in `KEEL_DEMO_CONFIG`. */
 export interface ServiceConfig {
   readonly service: ServiceName;
+  /** This run's ID: names its queues and exchanges. */
+  readonly run: string;
   /** Port of the `/metrics` listener; 0 picks a free one. */
   readonly metricsPort: number;
   /** The broker, or undefined when the messaging leg is skipped. */

@@ -1,6 +1,5 @@
 // The numbers the live view and the summary show, read from two scrapes as Grafana's queries would.
 import type { ServiceName } from '../protocol.js';
-import { queueOf } from '../services/messaging.js';
 import { buckets, type Match, quantileBetween, type Sample, sum } from './prom-text.js';
 import type { Snapshot } from './scrape.js';
 
@@ -40,6 +39,10 @@ interface Family {
   readonly failed: Match;
 }
 
+// A subscriber consumes two queues: its own, and `{queue}.dead`, whose consumer records the dead letters.
+const isDeadQueue = (queue: string): boolean => queue.endsWith('.dead');
+const isMainQueue = (queue: string): boolean => queue !== '' && !isDeadQueue(queue);
+
 const isServerError = (status: string): boolean => Number(status) >= 500;
 
 function familyOf(name: ServiceName): Family {
@@ -60,8 +63,8 @@ function familyOf(name: ServiceName): Family {
     default:
       return {
         histogram: 'messaging_process_duration_seconds',
-        match: { messaging_destination_name: queueOf(name) },
-        failed: { messaging_destination_name: queueOf(name), error_type: (type) => type !== '' },
+        match: { messaging_destination_name: isMainQueue },
+        failed: { messaging_destination_name: isMainQueue, error_type: (type) => type !== '' },
       };
   }
 }
@@ -136,14 +139,13 @@ export function messageCounts(snapshot: Snapshot): MessageCounts {
   const subscribers: MessageCounts['subscribers'] = {};
   for (const name of SUBSCRIBERS) {
     const samples = samplesOf(snapshot, name);
-    const queue = queueOf(name);
     subscribers[name] = {
       acked: sum(samples, 'messaging_process_duration_seconds_count', {
-        messaging_destination_name: queue,
+        messaging_destination_name: isMainQueue,
         error_type: '',
       }),
       deadLettered: sum(samples, 'messaging_client_consumed_messages_total', {
-        messaging_destination_name: `${queue}.dead`,
+        messaging_destination_name: isDeadQueue,
       }),
     };
   }

@@ -31,6 +31,8 @@ export interface PhaseSummary {
 
 export interface Summary {
   readonly durationS: number;
+  /** The topic exchange of this run. */
+  readonly exchange: string;
   readonly rate: number;
   readonly messaging: boolean;
   readonly phases: PhaseSummary[];
@@ -44,6 +46,8 @@ export interface Summary {
   };
   /** The payments breaker's states as the scrapes saw them, repeats collapsed. */
   readonly breakerStates: string[];
+  /** Its transitions over the whole run, from its events. */
+  readonly breaker: { readonly opened: number; readonly halfOpened: number; readonly closed: number };
   readonly messages:
     | (MessageCounts & { readonly expected: number; readonly accountedFor: number; readonly lost: number })
     | undefined;
@@ -91,6 +95,7 @@ function delta(intervals: readonly Interval[], phase: Phase, read: (s: Snapshot)
 
 export interface SummaryInput {
   readonly durationS: number;
+  readonly exchange: string;
   readonly rate: number;
   readonly messaging: boolean;
   readonly load: Map<Phase, Record<'orders' | 'catalog', RouteStats>>;
@@ -100,6 +105,11 @@ export interface SummaryInput {
   readonly trace: readonly SpanRecord[] | undefined;
   readonly pids: number[];
   readonly metricsPorts: Record<string, number>;
+}
+
+function between(input: SummaryInput, read: (s: Snapshot) => number): number {
+  const first = input.intervals[0];
+  return first === undefined ? 0 : read(input.final) - read(first.start);
 }
 
 export function buildSummary(input: SummaryInput): Summary {
@@ -124,6 +134,7 @@ export function buildSummary(input: SummaryInput): Summary {
   }
   return {
     durationS: input.durationS,
+    exchange: input.exchange,
     rate: input.rate,
     messaging: input.messaging,
     phases: PHASES.filter((p) => input.load.has(p.name)).map((p) =>
@@ -137,6 +148,11 @@ export function buildSummary(input: SummaryInput): Summary {
       breakerOpened: delta(input.intervals, 'outage', (s) => paymentsEvents(s, 'break')),
     },
     breakerStates: input.breakerStates,
+    breaker: {
+      opened: between(input, (s) => paymentsEvents(s, 'break')),
+      halfOpened: between(input, (s) => paymentsEvents(s, 'half-open')),
+      closed: between(input, (s) => paymentsEvents(s, 'reset')),
+    },
     messages,
     trace,
     pids: input.pids,
@@ -169,14 +185,15 @@ export function summaryText(summary: Summary, s: Style, traceText: string | unde
     `  Retries during the outage: orders made ${o.paymentCalls} payment calls (for ${o.gatewayOrders} POST /orders at the gateway);`,
     `  payments received ${o.paymentsReceived} requests, ${perCall} per call (3 attempts would send 3): the retry budget`,
     `  and the breaker (opened ${o.breakerOpened}×) kept retries from adding load to a dependency that was down.`,
-    `  Payments breaker over the run: ${summary.breakerStates.join(' → ')}`,
+    `  Payments breaker over the run: opened ${summary.breaker.opened}×, half-open ${summary.breaker.halfOpened}×,` +
+      ` closed again ${summary.breaker.closed}× (states scraped: ${summary.breakerStates.join(' → ')})`,
   );
   const m = summary.messages;
   if (m === undefined) lines.push('', '  Messaging leg skipped: RabbitMQ was not reachable.');
   else {
     lines.push(
       '',
-      `  Messages: orders published ${m.published} order.created to the demo.orders topic exchange`,
+      `  Messages: orders published ${m.published} order.created to the ${summary.exchange} topic exchange`,
     );
     for (const name of SUBSCRIBERS) {
       const c = m.subscribers[name] ?? { acked: 0, deadLettered: 0 };

@@ -5,7 +5,7 @@ import { addKeelHealth, drainableGrpcServer, keelServerInterceptor, keelService 
 import { httpClient } from '@keel/http';
 import { createReadiness } from '@keel/telemetry';
 import amqp from 'amqplib';
-import { EXCHANGE, ROUTING_KEY } from './messaging.js';
+import { brokerNames, ROUTING_KEY } from './messaging.js';
 import { OrdersClient, type PlaceOrderReply, type PlaceOrderRequest } from './orders-proto.js';
 import { startService } from './runtime.js';
 
@@ -28,9 +28,10 @@ const payments = httpClient({
   telemetry,
 });
 
+const { exchange } = brokerNames(config.run);
 const connection = config.amqpUrl === undefined ? undefined : await amqp.connect(config.amqpUrl);
 const channel = await connection?.createConfirmChannel();
-await channel?.assertExchange(EXCHANGE, 'topic', { durable: true });
+await channel?.assertExchange(exchange, 'topic', { durable: true });
 
 let sequence = 0;
 
@@ -52,7 +53,7 @@ server.addService(
       await charge.dump();
       if (channel !== undefined) {
         const order = { orderId, sku: call.request.sku, quantity: call.request.quantity, amountCents };
-        await publish(channel, EXCHANGE, ROUTING_KEY, order, {
+        await publish(channel, exchange, ROUTING_KEY, order, {
           persistent: true,
           messageId: orderId,
           telemetry,
@@ -73,5 +74,12 @@ await runtime.ready({
   port,
   readiness,
   drain: [drainableGrpcServer(server)],
-  close: [payments, async () => connection?.close()],
+  close: [
+    payments,
+    async () => {
+      // This run's exchange goes with it (the subscribers may have deleted it already).
+      await channel?.deleteExchange(exchange).catch(() => undefined);
+      await connection?.close().catch(() => undefined);
+    },
+  ],
 });

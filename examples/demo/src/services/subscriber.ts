@@ -2,14 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { consume } from '@keel/amqp';
 import amqp from 'amqplib';
-import {
-  DEAD_LETTER_EXCHANGE,
-  EXCHANGE,
-  MESSAGE_RETRY,
-  orderNumber,
-  queueOf,
-  ROUTING_KEY,
-} from './messaging.js';
+import { brokerNames, MESSAGE_RETRY, orderNumber, ROUTING_KEY } from './messaging.js';
 import { startService } from './runtime.js';
 
 interface Order {
@@ -25,11 +18,9 @@ if (config.amqpUrl === undefined) throw new Error(`${subscriber} needs amqpUrl`)
 
 const connection = await amqp.connect(config.amqpUrl);
 const channel = await connection.createConfirmChannel();
-await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
-const queue = queueOf(subscriber);
-// Every run starts from empty queues, so the counts at the end are this run's.
-const retryQueues = [1, 2].map((n) => `${queue}.retry.${MESSAGE_RETRY.baseDelayMs * 2 ** (n - 1)}`);
-for (const name of [queue, `${queue}.dead`, ...retryQueues]) await channel.deleteQueue(name);
+const names = brokerNames(config.run);
+await channel.assertExchange(names.exchange, 'topic', { durable: true });
+const queue = names.queue(subscriber);
 
 /** inventory reserves stock; notifications sends a mail, and cannot for every 50th order (a "poison" message). */
 async function handle(order: Order, attempt: number): Promise<void> {
@@ -44,10 +35,10 @@ const consumer = await consume<Order>(channel, queue, (order, { attempt }) => ha
   prefetch: 16,
   timeout: 5_000,
   retry: MESSAGE_RETRY,
-  deadLetterExchange: DEAD_LETTER_EXCHANGE,
+  deadLetterExchange: names.deadLetterExchange,
   telemetry,
 });
-await channel.bindQueue(queue, EXCHANGE, ROUTING_KEY);
+await channel.bindQueue(queue, names.exchange, ROUTING_KEY);
 
 // The dead-letter queue's own consumer records what could not be handled (here: a warning log line), so
 // `messaging_client_consumed_messages_total` of `{queue}.dead` counts the dead letters.
@@ -57,7 +48,24 @@ const deadLetters = await consume(
   (_payload, { logger, message }) => {
     logger.warn({ reason: message.properties.headers?.['x-keel-dead-letter-reason'] }, 'order dead-lettered');
   },
-  { declare: false, retry: { maxAttempts: 1 }, deadLetterExchange: DEAD_LETTER_EXCHANGE, telemetry },
+  { declare: false, retry: { maxAttempts: 1 }, deadLetterExchange: names.deadLetterExchange, telemetry },
 );
 
-await runtime.ready({ drain: [consumer, deadLetters], close: [() => connection.close()] });
+/** This run's queues go when the service stops (both subscribers try the shared exchanges; the last one wins). */
+async function removeTopology(): Promise<void> {
+  const { topology } = consumer;
+  for (const name of [topology.queue, topology.deadQueue, ...topology.retryQueues.values()]) {
+    await channel.deleteQueue(name);
+  }
+  for (const name of [names.deadLetterExchange, names.exchange]) await channel.deleteExchange(name);
+}
+
+await runtime.ready({
+  drain: [consumer, deadLetters],
+  close: [
+    async () => {
+      await removeTopology().catch(() => undefined);
+      await connection.close();
+    },
+  ],
+});
