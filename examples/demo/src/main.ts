@@ -92,9 +92,14 @@ async function main(): Promise<number> {
   const children: Child[] = [];
   const traces = new TraceCollector(services.length, messaging ? SUBSCRIBERS.length : 0);
   let stopping = false;
+  let stopLoad: (() => void) | undefined;
   let interrupted: (() => void) | undefined;
   let crash: { child: Child; code: number | string } | undefined;
-  let crashed: (() => void) | undefined;
+  // Resolved early by a crashed service, or by Ctrl-C under --follow.
+  let endRunNow: () => void = () => {};
+  const endRun = new Promise<void>((resolve) => {
+    endRunNow = resolve;
+  });
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping && interrupted === undefined) {
@@ -110,6 +115,7 @@ async function main(): Promise<number> {
       return;
     }
     stopping = true;
+    stopLoad?.();
     print(`\n${signal}: stopping the services.`);
     void stopAll(children, STOP_GRACE_MS).then(() => process.exit(130));
   };
@@ -117,13 +123,24 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('exit', killAllNow);
 
+  /** Stops the other services and names the one that died, with its last stderr lines. */
+  const reportCrash = async (): Promise<number> => {
+    stopping = true;
+    const { child, code } = crash!;
+    print(s.red(`\n✗ ${child.name} (pid ${child.pid}) exited unexpectedly (${code}).`));
+    const tail = child.stderrTail();
+    if (tail.length > 0) print(`  Its last stderr lines:\n    ${tail.join('\n    ')}`);
+    await stopAll(children, STOP_GRACE_MS);
+    return 1;
+  };
+
   const start = async (config: ServiceConfig): Promise<Child> => {
     const child = await forkService(config, {
       onSpans: (spans) => traces.add(spans),
       onExit(c, code) {
         if (stopping || crash !== undefined) return;
         crash = { child: c, code };
-        crashed?.();
+        endRunNow();
       },
     });
     children.push(child);
@@ -175,7 +192,7 @@ async function main(): Promise<number> {
   }
 
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
-  print(s.bold('Keel demo: five services, one process each'));
+  print(s.bold(`Keel demo: ${services.length} services, one process each`));
   print(
     `  gateway ${gatewayUrl} (Express) → orders 127.0.0.1:${byName.get('orders')!.port} (gRPC) → payments (HTTP)`,
   );
@@ -197,6 +214,18 @@ async function main(): Promise<number> {
     return PHASES[index]!.name;
   };
 
+  // A few orders one at a time first, so connections are open and code is warm before the clock starts.
+  for (let i = 0; i < 10; i++) {
+    await fetch(`${gatewayUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"sku":"kettle","quantity":1}',
+    }).then(
+      (res) => res.arrayBuffer(),
+      () => undefined,
+    );
+  }
+
   let phase: Phase = 'healthy';
   const paymentsChild = byName.get('payments')!;
   paymentsChild.send({ type: 'phase', phase });
@@ -210,28 +239,15 @@ async function main(): Promise<number> {
   };
   noteBreaker(last);
 
-  // A few orders one at a time first, so connections are open and code is warm before the clock starts.
-  for (let i = 0; i < 10; i++) {
-    await fetch(`${gatewayUrl}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"sku":"kettle","quantity":1}',
-    }).then(
-      (res) => res.arrayBuffer(),
-      () => undefined,
-    );
-  }
   const load = startLoad(gatewayUrl, options.rate, phase);
+  stopLoad = () => void load.stop();
   const t0 = performance.now();
   const refreshMs = tty ? 1_000 : 5_000;
   let lastRender = last;
   let drawn = 0;
   let lastLoad = { at: t0, sent: 0, ok: 0 };
   let ended = false;
-  const endRun = new Promise<void>((resolve) => {
-    crashed = resolve;
-    if (options.follow) interrupted = resolve;
-  });
+  if (options.follow) interrupted = endRunNow;
   void endRun.then(() => {
     ended = true;
   });
@@ -291,6 +307,8 @@ async function main(): Promise<number> {
   while (!ended) {
     await Promise.race([sleep(250), endRun]);
     if (ended) break;
+    // Interrupted: the signal handler stops the services and exits; nothing more to draw.
+    if (stopping) return new Promise<number>(() => {});
     const elapsedMs = performance.now() - t0;
     if (!options.follow && elapsedMs >= cycleMs) break;
     const next = phaseAt(elapsedMs);
@@ -308,15 +326,8 @@ async function main(): Promise<number> {
   interrupted = undefined;
 
   if (crash !== undefined) {
-    stopping = true;
     await load.stop();
-    const { child, code } = crash;
-    print(
-      s.red(`\n✗ ${child.name} (pid ${child.pid}) exited unexpectedly (${code}). Its last stderr lines:`),
-    );
-    for (const line of child.stderrTail()) print(`    ${line}`);
-    await stopAll(children, STOP_GRACE_MS);
-    return 1;
+    return reportCrash();
   }
 
   await endPhase();
@@ -337,6 +348,7 @@ async function main(): Promise<number> {
   noteBreaker(final);
   intervals.at(-1)!.end = final;
   await sleep(400); // the services forward finished spans every 200 ms
+  if (crash !== undefined) return reportCrash();
   stopping = true;
   await stopAll(children, STOP_GRACE_MS);
 

@@ -5,7 +5,7 @@ export const PHASES: readonly { readonly name: Phase; readonly what: string; rea
   { name: 'healthy', what: 'payments answers in 5–20 ms', share: 0.2 },
   {
     name: 'degraded',
-    what: 'payments fails 30 % of calls (503) and 6 % take 400–800 ms, past orders’ 250 ms attempt timeout',
+    what: '30 % of charges fail (503), 6 % take 400–800 ms (orders waits 250 ms an attempt)',
     share: 0.3,
   },
   { name: 'outage', what: 'payments answers every call 503', share: 0.25 },

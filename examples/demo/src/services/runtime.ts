@@ -79,6 +79,9 @@ export function startService(): Runtime {
     if (message.type === 'phase') for (const listener of phaseListeners) listener(message.phase);
     else if (message.type === 'stop') stop?.('stopped by the orchestrator');
   });
+  // The IPC channel alone must not keep the service alive: once the shutdown sequence has closed
+  // everything, the process exits by itself.
+  process.channel?.unref();
   // Ctrl-C reaches the whole process group: the orchestrator decides how its services stop.
   process.on('SIGINT', () => {});
   process.on('disconnect', () => {
