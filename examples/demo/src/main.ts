@@ -367,7 +367,9 @@ async function main(): Promise<number> {
   });
   const best = traces.best();
   const traceText =
-    best === undefined ? undefined : renderTrace(best.map(toReadableSpan), { color: useColor(out) });
+    best === undefined
+      ? undefined
+      : renderTrace(best.map(toReadableSpan), { color: useColor(out), ...(tty ? {} : { width: 120 }) });
   for (const line of summaryText(summary, s, traceText)) print(line);
   if (options.summaryJson !== undefined) {
     await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
