@@ -8,7 +8,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['keel-source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'dashboards/src/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'examples/*/src/**/*.test.ts',
+      'dashboards/src/**/*.test.ts',
+      'benchmarks/lib/**/*.test.js',
+    ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -4,25 +4,31 @@
 // of its own that is filled before the clock starts; the clock runs until every message is acknowledged.
 // Contenders run one at a time, in an order that rotates each round.
 //
-//   node amqp.js [--messages=20000] [--rounds=3] [--prefetch=100] [--quick]
+//   node amqp.js [--messages=20000] [--rounds=3] [--prefetch=100] [--quick] [--out=results/amqp.json]
 //
-// --quick: 2,000 messages, one round (checks the script runs, measures nothing worth publishing).
+// An unreachable broker (KEEL_AMQP_URL) is reported as skipped, with the reason.
+//
+// --quick (what `npm run bench` runs): 5,000 messages, two rounds.
 // The first tenth (at most 500) of each contender's messages is a warm-up outside the clock.
 
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag, option, versionOf } from './lib/cli.js';
+import { finishMeta, flag, option, startRun } from './lib/cli.js';
 import { median } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
 const script = fileURLToPath(import.meta.url);
+const here = dirname(script);
 const require = createRequire(import.meta.url);
 const URL_ = process.env.KEEL_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const quick = flag('quick');
-const MESSAGES = Number(option('messages', quick ? 2_000 : 20_000));
-const ROUNDS = Number(option('rounds', quick ? 1 : 3));
+const MESSAGES = Number(option('messages', quick ? 5_000 : 20_000));
+const ROUNDS = Number(option('rounds', quick ? 2 : 3));
 const PREFETCH = Number(option('prefetch', 100));
 const WARMUP = Math.min(500, Math.floor(MESSAGES / 10));
 const CONTENDERS = ['bare', 'keel', 'otel'];
@@ -145,29 +151,106 @@ function runChild(id) {
   });
 }
 
-const rates = Object.fromEntries(CONTENDERS.map((id) => [id, []]));
+/** Why the broker cannot be used (a TCP connect to its host and port fails), or undefined. */
+function unreachable(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 5672) });
+    socket.setTimeout(2_000, () => socket.destroy(new Error('no answer in 2 s')));
+    socket.once('connect', () => {
+      socket.end();
+      resolve(undefined);
+    });
+    socket.once('error', (error) =>
+      resolve(`RabbitMQ at ${hostname}:${port || 5672} is unreachable (${error.message})`),
+    );
+  });
+}
+
+const LABELS = {
+  bare: 'bare amqplib',
+  keel: 'Keel `consume` (@keel/amqp)',
+  otel: 'amqplib + `@opentelemetry/instrumentation-amqplib`',
+};
+const PER_MESSAGE = {
+  bare: '`JSON.parse` the body, `ack`',
+  keel: '`process {queue}` span, consumed counter and process-duration histogram, context extracted and the handler run in it, body decoded by content type, `ack` after the handler',
+  otel: "as bare, with the instrumentation's consumer span",
+};
+
+const report = (meta, extra) => ({
+  id: 'amqp',
+  title: 'AMQP: `@keel/amqp` `consume` against bare amqplib and the OpenTelemetry instrumentation',
+  measures:
+    'Consume throughput on one RabbitMQ: each contender a child process of its own on a queue of its own, filled with small JSON messages before the clock starts; the clock runs until every message is acknowledged.',
+  meta,
+  ...extra,
+});
+
+const out = option('out', join(here, 'results', 'amqp.json'));
+const run = startRun();
+const versions = ['amqplib', '@opentelemetry/instrumentation-amqplib'];
+const sources = ['packages/adapters-amqp/src', 'packages/telemetry/src'];
+const reason = await unreachable(URL_);
+if (reason !== undefined) {
+  const meta = finishMeta(import.meta.url, sources, run, versions);
+  emit(report(meta, { sections: [], targets: [], skipped: reason }), {}, out);
+  process.exit(0);
+}
+const samples = Object.fromEntries(CONTENDERS.map((id) => [id, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]);
   for (const id of order) {
     const result = await runChild(id);
     if (result.left !== 0) throw new Error(`${id} left ${result.left} messages in its queue`);
-    rates[id].push(result.rate);
+    samples[id].push(result);
     console.error(
       `round ${round + 1} ${id}: ${Math.round(result.rate)} msg/s${result.spans === undefined ? '' : `, ${result.spans} spans`}`,
     );
   }
 }
-const bare = median(rates.bare);
-console.log(
-  `\nconsume throughput, ${MESSAGES} messages × ${ROUNDS} round(s), prefetch ${PREFETCH}, median msg/s`,
+const rate = (id) => median(samples[id].map((r) => r.rate));
+const spans = (id) =>
+  samples[id][0].spans === undefined ? '—' : (samples[id].at(-1).spans / MESSAGES).toFixed(2);
+const rows = CONTENDERS.map((id) => ({
+  id,
+  rate: rate(id),
+  vsBare: median(samples[id].map((r, i) => r.rate / samples.bare[i].rate)),
+}));
+const meta = finishMeta(import.meta.url, sources, run, versions, {
+  messages: MESSAGES,
+  rounds: ROUNDS,
+  prefetch: PREFETCH,
+});
+const keel = rows.find((r) => r.id === 'keel');
+const otel = rows.find((r) => r.id === 'otel');
+emit(
+  report(meta, {
+    sections: [
+      {
+        text: `${MESSAGES.toLocaleString('en')} messages a round (the first ${WARMUP} unclocked), ${ROUNDS} round(s), prefetch ${PREFETCH}, contenders one at a time in a rotating order; median msg/s, ratios paired round by round. Every contender must leave its queue empty.`,
+        table: {
+          head: ['contender', 'per message', 'msg/s', '÷ bare', 'spans/message'],
+          align: 'llrrr',
+          rows: rows.map((r) => [
+            LABELS[r.id],
+            PER_MESSAGE[r.id],
+            r.rate.toFixed(0),
+            fmt.ratio(r.vsBare),
+            spans(r.id),
+          ]),
+        },
+      },
+    ],
+    targets: [
+      { target: '≥ 0.90× bare (the AMQP issue)', measured: fmt.ratio(keel.vsBare), met: keel.vsBare >= 0.9 },
+      {
+        target: 'ahead of the OpenTelemetry row (the AMQP issue)',
+        measured: `${fmt.ratio(keel.rate / otel.rate)} its msg/s`,
+        met: keel.rate > otel.rate,
+      },
+    ],
+  }),
+  samples,
+  out,
 );
-console.log('| contender | msg/s | × bare |\n| --- | ---: | ---: |');
-const names = {
-  bare: `bare amqplib ${versionOf('amqplib')}`,
-  keel: 'Keel `consume` (@keel/amqp)',
-  otel: `amqplib + @opentelemetry/instrumentation-amqplib ${versionOf('@opentelemetry/instrumentation-amqplib')}`,
-};
-for (const id of CONTENDERS) {
-  const rate = median(rates[id]);
-  console.log(`| ${names[id]} | ${Math.round(rate)} | ${(rate / bare).toFixed(2)} |`);
-}

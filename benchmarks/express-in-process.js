@@ -4,12 +4,15 @@
 // access log, interleaved in rotating order; the over-HTTP numbers stay in express-server.js.
 
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { option, runMeta } from './lib/cli.js';
+import { fileURLToPath } from 'node:url';
+import { finishMeta, flag, option, startRun } from './lib/cli.js';
 import { median, pairedMedian } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const CONTENDERS = {
   bare: 'bare Express 5',
   'keel-nolog': '`keel({ telemetry, accessLog: false })` + `keelErrorHandler()` + `metricsRoute`',
@@ -103,8 +106,8 @@ async function block(app, n) {
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const n = Number(option('requests', 1000));
-  const rounds = Number(option('rounds', 30));
-  const loadStart = loadavg()[0];
+  const rounds = Number(option('rounds', flag('quick') ? 12 : 30));
+  const run = startRun();
   const { apps: built, spans, close } = await apps();
   const ids = Object.keys(built);
   for (const id of ids) await block(built[id], n * 2);
@@ -125,27 +128,52 @@ async function main() {
   // Each request through a Keel app ends one server span; none means the work was not done at all.
   const keelRequests = 2 * (2 * n + rounds * n);
   if (exported === 0) throw new Error('no span was exported: the Keel apps did not end their operations');
-  const m = runMeta(import.meta.url, ['packages/adapters-express/src', 'packages/telemetry/src']);
-  const bare = median(samples.bare);
-  const rows = ids.map((id) => {
-    const cpu = median(samples[id]);
-    const over = id === 'bare' ? '—' : `+${pairedMedian(samples[id], samples.bare).toFixed(1)}`;
-    return `| ${CONTENDERS[id]} | ${cpu.toFixed(1)} | ${over} | ${(bare / cpu).toFixed(2)}× |`;
-  });
-  process.stdout.write(
-    [
-      `Date: ${m.date} · Node ${m.node} · ${m.cpu} (${m.cores} cores, ${m.platform})`,
-      `Keel source: ${m.keelSource} · Command: ${m.command}`,
-      `1-minute load average: ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end · spans exported per Keel request: ${(exported / keelRequests).toFixed(3)}`,
-      '',
-      `**In process** — ${rounds} rounds of ${n} sequential requests per app, order rotating each round, after ${2 * n} warm-up requests each; the event-loop turn ends every ${PER_TURN} requests; Keel's log lines written ${{ turn: "once per turn (Keel's default destination)", sync: 'one synchronous write per line', async: "through pino's default, asynchronous destination" }[LOG_WRITES]}; CPU (user + system) per request, median over rounds; "over bare" is the median of per-round differences. All three apps share the process, so the bare app also runs with async_hooks on (the AsyncLocalStorage floor is in every row).`,
-      '',
-      '| contender | CPU µs/request | over bare | capacity ÷ bare |',
-      '| --- | ---: | ---: | ---: |',
-      ...rows,
-      '',
-    ].join('\n'),
+  const meta = finishMeta(
+    import.meta.url,
+    ['packages/adapters-express/src', 'packages/telemetry/src'],
+    run,
+    ['express'],
+    { rounds, requests: n, perTurn: PER_TURN, logWrites: LOG_WRITES },
   );
+  const rows = ids.map((id) => ({
+    id,
+    cpuUs: median(samples[id]),
+    overUs: id === 'bare' ? null : pairedMedian(samples[id], samples.bare),
+    capacity: median(samples[id].map((x, i) => samples.bare[i] / x)),
+  }));
+  const writes = {
+    turn: "once per turn (Keel's default destination)",
+    sync: 'one synchronous write per line',
+    async: "through pino's default, asynchronous destination",
+  }[LOG_WRITES];
+  const report = {
+    id: 'express-in-process',
+    title: 'Express in process: what `keel()` adds to the JavaScript of a request',
+    measures:
+      'The bare and Keel Express apps driven with real `IncomingMessage`/`ServerResponse` objects over an in-memory socket, in one process: no kernel, no load generator, less noise than over HTTP.',
+    meta,
+    sections: [
+      {
+        text:
+          `${rounds} rounds of ${n} sequential requests per app, order rotating each round, after ${2 * n} warm-up requests each; the event-loop turn ends every ${PER_TURN} requests; ` +
+          `Keel's log lines written ${writes}; CPU (user + system) per request, median over rounds; "over bare" is the median of per-round differences. ` +
+          'All three apps share the process, so the bare app also runs with async_hooks on (the AsyncLocalStorage floor is in every row). ' +
+          `Spans exported per Keel request: ${(exported / keelRequests).toFixed(3)}.`,
+        table: {
+          head: ['contender', 'CPU µs/request', 'over bare', 'capacity ÷ bare'],
+          align: 'lrrr',
+          rows: rows.map((r) => [
+            CONTENDERS[r.id],
+            r.cpuUs.toFixed(1),
+            fmt.signed(r.overUs),
+            fmt.ratio(r.capacity),
+          ]),
+        },
+      },
+    ],
+    targets: [],
+  };
+  emit(report, samples, option('out', join(here, 'results', 'express-in-process.json')), log);
 }
 
 await main();

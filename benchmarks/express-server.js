@@ -2,14 +2,13 @@
 // middleware + error handler + /metrics, and the usual OpenTelemetry + prom-client + pino-http stack.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option, runMeta, selectedIds, serverLoad, versionOf } from './lib/cli.js';
+import { finishMeta, flag, option, selectedIds, serverLoad, startRun } from './lib/cli.js';
 import { promiseHooksOn } from './lib/harness.js';
-import { loadTable, runLoad, summariseLoad } from './lib/load.js';
+import { loadSection, runLoad, summariseLoad } from './lib/load.js';
+import { emit, fmt } from './lib/report.js';
 import { serveChild } from './lib/server-child.js';
 import { countingBatch, devNullLogger, histogramCount, keelTelemetry } from './lib/telemetry-setup.js';
 
@@ -168,54 +167,70 @@ const SERVERS = {
 
 // ---------------------------------------------------------------- report (parent side)
 
-function markdown(meta, rows, hooks) {
-  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
-  return [
-    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
-    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' · ')}`,
-    `Command: ${meta.command}`,
-    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s · ` +
-      `promise hooks on: ${hooks}`,
-    '',
-    loadTable({ ...meta.load, path: '/orders/42' }, rows),
-  ].join('\n');
+function report(meta, rows) {
+  const find = (id) => rows.find((r) => r.id === id);
+  const keel = find('keel');
+  const otel = find('otel');
+  const floor = find('bare-als');
+  const targets = [];
+  if (keel && otel) {
+    const ratio = keel.cpuUsPerRequest === 0 ? null : otel.cpuUsPerRequest / keel.cpuUsPerRequest;
+    targets.push({
+      target: "≥ 2× the OpenTelemetry stack's throughput",
+      measured: `${fmt.ratio(keel.rps / otel.rps)} req/s; ${fmt.ratio(ratio)} by server CPU per request`,
+      met: keel.rps / otel.rps >= 2,
+    });
+  }
+  if (keel && floor) {
+    targets.push({
+      target: "within 0.10 of the AsyncLocalStorage floor's ratio to bare",
+      measured: `Keel ${fmt.ratio(keel.rpsVsBare)}, floor ${fmt.ratio(floor.rpsVsBare)} (by CPU: ${fmt.ratio(keel.cpuCapacityVsBare)}, ${fmt.ratio(floor.cpuCapacityVsBare)})`,
+      met: floor.rpsVsBare - keel.rpsVsBare <= 0.1,
+    });
+  }
+  return {
+    id: 'express-server',
+    title: 'Express: `keel()` against bare Express and the OpenTelemetry stack',
+    measures:
+      'An Express 5 app answering `GET /orders/42` from the route `/orders/:id`, each contender a server process of its own under autocannon: bare, bare with an AsyncLocalStorage entered (the floor), `keel()` + `keelErrorHandler()` + `metricsRoute`, and OpenTelemetry http + express instrumentation + prom-client + pino-http.',
+    meta,
+    sections: [
+      loadSection({ ...meta.load, path: '/orders/42' }, rows),
+      { text: `Promise hooks on: ${meta.hooks}.` },
+    ],
+    targets,
+  };
 }
 
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'express-server.json'));
-  const ids = selectedIds(SERVERS);
+  // The breakdown rows (log destinations, no log) only in a full run.
+  const ids =
+    flag('quick') && option('only', undefined) === undefined
+      ? ['bare', 'bare-als', 'keel', 'otel']
+      : selectedIds(SERVERS);
   const loadOptions = serverLoad();
-  const started = Date.now();
-  const loadStart = loadavg()[0];
+  const run = startRun();
   const servers = await runLoad({ script, ids, path: '/orders/42', ...loadOptions, log });
   const rows = summariseLoad(servers, SERVERS);
   const hooks = servers.map((s) => `${s.id} ${s.final.hooks ? 'yes' : 'no'}`).join(' · ');
-  const meta = {
-    ...runMeta(import.meta.url, ['packages/adapters-express/src', 'packages/telemetry/src']),
-    loadStart,
-    loadEnd: loadavg()[0],
-    versions: Object.fromEntries(
-      [
-        'express',
-        '@opentelemetry/sdk-node',
-        '@opentelemetry/instrumentation-http',
-        '@opentelemetry/instrumentation-express',
-        'prom-client',
-        'pino-http',
-        'autocannon',
-      ].map((p) => [p, versionOf(p)]),
-    ),
-    load: loadOptions,
-    durationS: (Date.now() - started) / 1000,
-  };
-  const table = markdown(meta, rows, hooks);
-  process.stdout.write(`${table}\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ meta, load: rows, markdown: table }, null, 2)}\n`);
-  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+  const meta = finishMeta(
+    import.meta.url,
+    ['packages/adapters-express/src', 'packages/telemetry/src'],
+    run,
+    [
+      'express',
+      '@opentelemetry/sdk-node',
+      '@opentelemetry/instrumentation-http',
+      '@opentelemetry/instrumentation-express',
+      'prom-client',
+      'pino-http',
+      'autocannon',
+    ],
+    { load: loadOptions, hooks },
+  );
+  emit(report(meta, rows), rows, out, log);
 }
 
 const served = process.argv.indexOf('--serve');

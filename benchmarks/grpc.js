@@ -3,14 +3,13 @@
 // its own server process and its own client process — and one pair runs at a time, with a fixed number of
 // calls in flight for a fixed time, in an order that rotates each round.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag, loadRounds, option, runHeader, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { finishMeta, loadRounds, option, selectedIds, startRun } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
 import { median, pairedMedian } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
 import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
 
@@ -118,6 +117,7 @@ const SERVERS = {
     });
     return { server: asListener(grpc, server), usage: batch.usage };
   },
+  'otel-stack': (counter) => SERVERS.otel(counter),
 };
 
 // ---------------------------------------------------------------- the clients (child side)
@@ -177,6 +177,37 @@ const CLIENTS = {
       const grpc = loadGrpc();
       const client = genericClient(grpc, address, {});
       return { call: unaryCaller(client), usage: batch.usage, close: () => client.close() };
+    },
+  },
+  'otel-stack': {
+    label: 'OpenTelemetry grpc instrumentation on both sides + cockatiel on the client',
+    perCall:
+      "as the instrumentation row, each client call through cockatiel's `wrap(timeout(30 s), retry(3 attempts, exponential backoff), breaker(50 % over 30 s), timeout(10 s))`, Keel's default policies",
+    async build(address) {
+      const batch = await startOtel();
+      const grpc = loadGrpc();
+      const {
+        circuitBreaker,
+        ExponentialBackoff,
+        handleAll,
+        retry,
+        SamplingBreaker,
+        TimeoutStrategy,
+        timeout,
+        wrap,
+      } = await import('cockatiel');
+      const policy = wrap(
+        timeout(30_000, TimeoutStrategy.Aggressive),
+        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+        circuitBreaker(handleAll, {
+          halfOpenAfter: 5_000,
+          breaker: new SamplingBreaker({ threshold: 0.5, duration: 30_000 }),
+        }),
+        timeout(10_000, TimeoutStrategy.Aggressive),
+      );
+      const client = genericClient(grpc, address, {});
+      const call = unaryCaller(client);
+      return { call: () => policy.execute(call), usage: batch.usage, close: () => client.close() };
     },
   },
 };
@@ -247,68 +278,97 @@ function summarise(pairs) {
   }));
 }
 
-function markdown(meta, rows) {
+function report(meta, rows) {
   const o = meta.load;
-  const out = [
-    ...runHeader(meta),
-    '',
-    `**Unary gRPC calls** — each contender a server process and a client process of its own, ${o.concurrency} calls in flight on one channel, JSON messages over 127.0.0.1; ` +
-      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, one at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +
-      'CPU is user + system time of each process per call.',
-    '',
-    '| contender | per call | calls/s | ÷ bare | ÷ OpenTelemetry | p50 ms | p99 ms | client CPU µs/call | over bare | server CPU µs/call | over bare | client busy | spans/call (client, server) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ];
-  for (const r of rows) {
-    const spans = `${r.clientSpansPerCall?.toFixed(2) ?? '—'}, ${r.serverSpansPerCall?.toFixed(2) ?? '—'}`;
-    out.push(
-      `| ${r.label} | ${r.perCall} | ${r.rps.toFixed(0)} | ${r.rpsVsBare.toFixed(2)}× | ${r.rpsVsOtel === null ? '—' : `${r.rpsVsOtel.toFixed(2)}×`} | ` +
-        `${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.clientCpuUsPerCall.toFixed(1)} | +${r.clientCpuOverBareUs.toFixed(1)} | ` +
-        `${r.serverCpuUsPerCall.toFixed(1)} | +${r.serverCpuOverBareUs.toFixed(1)} | ${(r.clientBusy * 100).toFixed(0)} % | ${spans} |`,
-    );
+  const find = (id) => rows.find((r) => r.id === id);
+  const table = {
+    head: [
+      'contender',
+      'per call',
+      'calls/s',
+      '÷ bare',
+      '÷ OpenTelemetry',
+      'p50 ms',
+      'p99 ms',
+      'client CPU µs/call',
+      'over bare',
+      'server CPU µs/call',
+      'over bare',
+      'client busy',
+      'spans/call (client, server)',
+    ],
+    align: 'llrrrrrrrrrrl',
+    rows: rows.map((r) => [
+      r.label,
+      r.perCall,
+      r.rps.toFixed(0),
+      fmt.ratio(r.rpsVsBare),
+      fmt.ratio(r.rpsVsOtel),
+      r.p50Ms.toFixed(2),
+      r.p99Ms.toFixed(2),
+      r.clientCpuUsPerCall.toFixed(1),
+      fmt.signed(r.clientCpuOverBareUs),
+      r.serverCpuUsPerCall.toFixed(1),
+      fmt.signed(r.serverCpuOverBareUs),
+      `${(r.clientBusy * 100).toFixed(0)} %`,
+      `${r.clientSpansPerCall?.toFixed(2) ?? '—'}, ${r.serverSpansPerCall?.toFixed(2) ?? '—'}`,
+    ]),
+  };
+  const keel = find('keel');
+  const otel = find('otel');
+  const stack = find('otel-stack');
+  const targets = [];
+  if (keel) {
+    targets.push({
+      target: '≥ 0.85× bare throughput (the gRPC issue)',
+      measured: fmt.ratio(keel.rpsVsBare),
+      met: keel.rpsVsBare >= 0.85,
+    });
   }
-  out.push(
-    '',
-    '"Client busy" is client CPU time ÷ wall time (100 % = one core). Client and server share the 2 cores, so ' +
-      'calls/s moves with whichever side is the bottleneck; the CPU columns charge each side its own cost.',
-  );
-  return out.join('\n');
+  if (keel && otel) {
+    targets.push({
+      target: '≥ 1.3× the OpenTelemetry instrumentation (the gRPC issue)',
+      measured: `${fmt.ratio(keel.rpsVsOtel)}${stack ? `; ${fmt.ratio(keel.rps / stack.rps)} the instrumentation + cockatiel row` : ''}`,
+      met: keel.rpsVsOtel >= 1.3,
+    });
+  }
+  return {
+    id: 'grpc',
+    title: 'gRPC: `@keel/grpc` interceptors against bare grpc-js and the OpenTelemetry instrumentation',
+    measures:
+      'Unary `shop.Orders/Get` calls (JSON, a 60-byte reply), 10 in flight on one channel; each contender its own server process and client process, one pair at a time.',
+    meta,
+    sections: [
+      {
+        text:
+          `${o.concurrency} calls in flight on one channel over 127.0.0.1; ${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, one at a time, order rotating each round; ` +
+          'medians over rounds, ratios paired round by round. CPU is user + system time of each process per call.',
+        table,
+        notes: [
+          '"Client busy" is client CPU time ÷ wall time (100 % = one core). Client and server share the 2 cores, so ' +
+            'calls/s moves with whichever side is the bottleneck; the CPU columns charge each side its own cost.',
+        ],
+      },
+    ],
+    targets,
+  };
 }
 
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'grpc.json'));
   const ids = selectedIds(CLIENTS);
-  const quick = flag('quick');
-  const loadOptions = quick
-    ? { rounds: 1, seconds: 0.5, warmup: 0.5, concurrency: Number(option('concurrency', 10)) }
-    : { ...loadRounds(), concurrency: Number(option('concurrency', 10)) };
-  const started = Date.now();
-  const loadStart = loadavg()[0];
+  const loadOptions = { ...loadRounds(), concurrency: Number(option('concurrency', 10)) };
+  const run = startRun();
   const rows = summarise(await runPairs({ ids, ...loadOptions, log }));
-  const meta = {
-    ...runMeta(import.meta.url, [
-      'packages/adapters-grpc/src',
-      'packages/telemetry/src',
-      'packages/resilience/src',
-    ]),
-    loadStart,
-    loadEnd: loadavg()[0],
-    versions: Object.fromEntries(
-      ['@grpc/grpc-js', '@opentelemetry/sdk-node', '@opentelemetry/instrumentation-grpc'].map((p) => [
-        p,
-        versionOf(p),
-      ]),
-    ),
-    load: loadOptions,
-    durationS: (Date.now() - started) / 1000,
-  };
-  const table = markdown(meta, rows);
-  process.stdout.write(`${table}\n`);
-  if (quick) return;
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ meta, contenders: rows, markdown: table }, null, 2)}\n`);
-  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+  const meta = finishMeta(
+    import.meta.url,
+    ['packages/adapters-grpc/src', 'packages/telemetry/src', 'packages/resilience/src'],
+    run,
+    ['@grpc/grpc-js', '@opentelemetry/sdk-node', '@opentelemetry/instrumentation-grpc', 'cockatiel'],
+    { load: loadOptions },
+  );
+  emit(report(meta, rows), rows, out, log);
 }
 
 const served = process.argv.indexOf('--serve');

@@ -3,15 +3,14 @@
 // time, with a fixed number of calls in flight for a fixed time, in an order that rotates each round.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRounds, option, runHeader, runMeta, selectedIds, versionOf } from './lib/cli.js';
+import { finishMeta, loadRounds, option, selectedIds, startRun } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
 import { median, pairedMedian } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
-import { countingBatch, keelTelemetry } from './lib/telemetry-setup.js';
+import { countingBatch, histogramCount, keelTelemetry } from './lib/telemetry-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = fileURLToPath(import.meta.url);
@@ -66,6 +65,78 @@ async function keelClient(origin, usage) {
   };
 }
 
+/** OpenTelemetry's NodeSDK with the undici instrumentation (diagnostics_channel: no require hook needed). */
+async function startOtelUndici() {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { UndiciInstrumentation } = await import('@opentelemetry/instrumentation-undici');
+  const batch = await countingBatch();
+  const sdk = new NodeSDK({
+    serviceName: 'bench',
+    instrumentations: [new UndiciInstrumentation()],
+    spanProcessors: [batch.processor],
+    // As in Keel: empty lists, or NodeSDK would start OTLP metric and log exporters.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return batch;
+}
+
+/**
+ * The stack a user assembles for what `httpClient` does: the undici instrumentation's span and
+ * propagation, cockatiel's `wrap(timeout, retry, breaker)` with Keel's default settings (total timeout
+ * 30 s, 3 attempts with exponential backoff, a breaker opening above 50 % failures over 30 s) and a
+ * prom-client histogram of call durations.
+ */
+async function peerStackClient(origin, usage) {
+  const { Agent } = await import('undici');
+  const {
+    circuitBreaker,
+    ExponentialBackoff,
+    handleAll,
+    retry,
+    SamplingBreaker,
+    TimeoutStrategy,
+    timeout,
+    wrap,
+  } = await import('cockatiel');
+  const { Histogram, Registry } = await import('prom-client');
+  const agent = new Agent({});
+  const policy = wrap(
+    timeout(30_000, TimeoutStrategy.Aggressive),
+    retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+    circuitBreaker(handleAll, {
+      halfOpenAfter: 5_000,
+      breaker: new SamplingBreaker({ threshold: 0.5, duration: 30_000 }),
+    }),
+  );
+  const registry = new Registry();
+  const histogram = new Histogram({
+    name: 'http_client_request_duration_seconds',
+    help: 'Duration of HTTP client requests.',
+    labelNames: ['http_request_method', 'server_address', 'http_response_status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+    registers: [registry],
+  });
+  const host = new URL(origin).host;
+  return {
+    async call() {
+      const stop = histogram.startTimer({ http_request_method: 'GET', server_address: host });
+      const status = await policy.execute(async ({ signal }) => {
+        const { statusCode, body } = await agent.request({ origin, path: PATH, method: 'GET', signal });
+        await body.json();
+        expectOk(statusCode);
+        return statusCode;
+      });
+      stop({ http_response_status_code: status });
+    },
+    async usage() {
+      return { ...(await usage()), observations: await histogramCount(registry, histogram.name) };
+    },
+    close: () => agent.close(),
+  };
+}
+
 const CLIENTS = {
   bare: {
     label: 'bare undici',
@@ -88,6 +159,25 @@ const CLIENTS = {
       const batch = await countingBatch();
       await keelTelemetry(batch.processor);
       return keelClient(origin, batch.usage);
+    },
+  },
+  'otel-undici': {
+    label: "OpenTelemetry's undici instrumentation alone",
+    perCall:
+      'bare undici under NodeSDK + `@opentelemetry/instrumentation-undici`: a client span + injected `traceparent`',
+    async build(origin) {
+      const batch = await startOtelUndici();
+      const client = await bareClient(origin);
+      return { ...client, usage: batch.usage };
+    },
+  },
+  'otel-stack': {
+    label: 'the peer stack: undici instrumentation + cockatiel + prom-client',
+    perCall:
+      "the instrumentation's span + cockatiel `wrap(timeout(30 s), retry(3 attempts, exponential backoff), breaker(50 % over 30 s))` + a prom-client histogram",
+    async build(origin) {
+      const batch = await startOtelUndici();
+      return peerStackClient(origin, batch.usage);
     },
   },
   'keel-detached': {
@@ -159,42 +249,97 @@ function summarise(clients) {
     serverCpuUsPerCall: median(col(c, 'serverCpuUsPerCall')),
     hooks: c.final.hooks,
     spansPerCall: c.final.spans === undefined ? null : c.final.spans / c.final.total,
+    observationsPerCall: c.final.observations === undefined ? null : c.final.observations / c.final.total,
     samples: c.samples,
   }));
 }
 
-function markdown(meta, rows) {
+function report(meta, rows) {
   const o = meta.load;
-  const out = [
-    ...runHeader(meta),
-    '',
-    `**Client calls** — each client in its own process, ${o.concurrency} calls in flight, \`GET ${PATH}\` to a plain \`node:http\` server (its own process) on 127.0.0.1; ` +
-      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per client, one client at a time, order rotating each round; medians over rounds, ratios paired round by round. ` +
-      'Client CPU is user + system time of the client process per call.',
-    '',
-    '| contender | per call | req/s | ÷ bare (min–max) | p50 ms | p99 ms | client CPU µs/call | over bare | CPU ÷ bare | client busy | server CPU µs/call | hooks |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ];
-  for (const r of rows) {
-    const isBare = r.id === 'bare';
-    const [lo, hi] = r.rpsVsBareRange;
-    out.push(
-      `| ${r.label} | ${r.perCall} | ${r.rps.toFixed(0)} | ${isBare ? '1×' : `${r.rpsVsBare.toFixed(2)}× (${lo.toFixed(2)}–${hi.toFixed(2)})`} | ` +
-        `${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuUsPerCall.toFixed(1)} | ${isBare ? '—' : `+${r.cpuOverheadUs.toFixed(1)}`} | ` +
-        `${isBare ? '1' : r.cpuVsBare.toFixed(2)}× | ${(r.clientBusy * 100).toFixed(0)} % | ${r.serverCpuUsPerCall.toFixed(1)} | ${r.hooks ? 'on' : 'off'} |`,
-    );
-  }
+  const find = (id) => rows.find((r) => r.id === id);
+  const table = {
+    head: [
+      'contender',
+      'per call',
+      'req/s',
+      '÷ bare (min–max)',
+      'p50 ms',
+      'p99 ms',
+      'client CPU µs/call',
+      'over bare',
+      'CPU ÷ bare',
+      'client busy',
+      'server CPU µs/call',
+      'hooks',
+    ],
+    align: 'llrrrrrrrrrl',
+    rows: rows.map((r) => {
+      const isBare = r.id === 'bare';
+      const [lo, hi] = r.rpsVsBareRange;
+      return [
+        r.label,
+        r.perCall,
+        r.rps.toFixed(0),
+        isBare ? '1×' : `${r.rpsVsBare.toFixed(2)}× (${lo.toFixed(2)}–${hi.toFixed(2)})`,
+        r.p50Ms.toFixed(2),
+        r.p99Ms.toFixed(2),
+        r.cpuUsPerCall.toFixed(1),
+        isBare ? '—' : fmt.signed(r.cpuOverheadUs),
+        isBare ? '1×' : fmt.ratio(r.cpuVsBare),
+        `${(r.clientBusy * 100).toFixed(0)} %`,
+        r.serverCpuUsPerCall.toFixed(1),
+        r.hooks ? 'on' : 'off',
+      ];
+    }),
+  };
   const spans = rows
     .filter((r) => r.spansPerCall !== null)
     .map((r) => `${r.id} ${r.spansPerCall.toFixed(3)}`);
-  out.push(
-    '',
-    '"Client busy" is client CPU time ÷ wall time (100 % = one core): near 100 % the client is the bottleneck and req/s ' +
-      'measures it; well below, the server (sharing the 2 cores) limits throughput and "CPU ÷ bare" is the fairer ratio. ' +
-      '"hooks": whether async_hooks promise hooks were on in the client process.' +
-      (spans.length === 0 ? '' : ` Spans exported per call: ${spans.join(' · ')}.`),
-  );
-  return out.join('\n');
+  const targets = [];
+  const keel = find('keel');
+  const otelSpan = find('otel-undici');
+  const peer = find('otel-stack');
+  if (keel && otelSpan) {
+    targets.push({
+      target: "client CPU added per call ≤ OpenTelemetry's undici instrumentation alone (a span only)",
+      measured: `Keel ${fmt.signed(keel.cpuOverheadUs)} µs, instrumentation ${fmt.signed(otelSpan.cpuOverheadUs)} µs`,
+      met: keel.cpuOverheadUs <= otelSpan.cpuOverheadUs,
+    });
+  }
+  if (keel && peer) {
+    const ratio = keel.rps / peer.rps;
+    targets.push({
+      target: '≥ 1.3× the throughput of the equivalent peer stack',
+      measured: `${fmt.ratio(ratio)} (${keel.rps.toFixed(0)} ÷ ${peer.rps.toFixed(0)} req/s); client CPU ${fmt.ratio(peer.cpuUsPerCall / keel.cpuUsPerCall)} less`,
+      met: ratio >= 1.3,
+    });
+  }
+  return {
+    id: 'http-client',
+    title: 'HTTP client: `@keel/http` against bare undici and the OpenTelemetry stack',
+    measures:
+      '`GET /orders/42` (a 60-byte JSON body from a plain `node:http` server), 10 calls in flight, each client in a process of its own, one at a time.',
+    meta,
+    sections: [
+      {
+        text:
+          `${o.concurrency} calls in flight; ${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per client, one client at a time, order rotating each round; ` +
+          'medians over rounds, ratios paired round by round. Client CPU is user + system time of the client process per call.',
+        table,
+        notes: [
+          '"Client busy" is client CPU time ÷ wall time (100 % = one core): near 100 % the client is the bottleneck and req/s ' +
+            'measures it; well below, the server (sharing the 2 cores) limits throughput and "CPU ÷ bare" is the fairer ratio. ' +
+            '"hooks": whether async_hooks promise hooks were on in the client process.' +
+            (spans.length === 0 ? '' : ` Spans exported per call: ${spans.join(' · ')}.`) +
+            rows
+              .filter((r) => r.observationsPerCall !== null)
+              .map((r) => ` Histogram observations per call (${r.id}): ${r.observationsPerCall.toFixed(3)}.`)
+              .join(''),
+        ],
+      },
+    ],
+    targets,
+  };
 }
 
 async function main() {
@@ -202,26 +347,22 @@ async function main() {
   const out = option('out', join(here, 'results', 'http-client.json'));
   const ids = selectedIds(CLIENTS);
   const loadOptions = { ...loadRounds(), concurrency: Number(option('concurrency', 10)) };
-  const started = Date.now();
-  const loadStart = loadavg()[0];
+  const run = startRun();
   const rows = summarise(await runClients({ ids, ...loadOptions, log }));
-  const meta = {
-    ...runMeta(import.meta.url, [
-      'packages/adapters-http/src',
-      'packages/telemetry/src',
-      'packages/resilience/src',
-    ]),
-    loadStart,
-    loadEnd: loadavg()[0],
-    versions: Object.fromEntries(['undici', '@opentelemetry/sdk-node'].map((p) => [p, versionOf(p)])),
-    load: loadOptions,
-    durationS: (Date.now() - started) / 1000,
-  };
-  const table = markdown(meta, rows);
-  process.stdout.write(`${table}\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ meta, clients: rows, markdown: table }, null, 2)}\n`);
-  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+  const meta = finishMeta(
+    import.meta.url,
+    ['packages/adapters-http/src', 'packages/telemetry/src', 'packages/resilience/src'],
+    run,
+    [
+      'undici',
+      '@opentelemetry/sdk-node',
+      '@opentelemetry/instrumentation-undici',
+      'cockatiel',
+      'prom-client',
+    ],
+    { load: loadOptions },
+  );
+  emit(report(meta, rows), rows, out, log);
 }
 
 const served = process.argv.indexOf('--serve');

@@ -1,9 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option, runMeta, versionOf } from './lib/cli.js';
+import { finishMeta, flag, option, startRun } from './lib/cli.js';
 import { interleave, median, pairedMedian, promiseHooksOn, quantile, serve } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const call = () => Promise.resolve(1);
@@ -176,9 +175,6 @@ async function buildWorker(env) {
 
 // ---------------------------------------------------------------- report
 
-const ns = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : '—');
-
 function summarise(slots) {
   const get = (key) => slots.find((s) => s.key === key);
   const rows = slots.map((s) => {
@@ -228,85 +224,103 @@ function summarise(slots) {
   return { rows, targets };
 }
 
-function markdown(meta, { rows, targets }) {
-  const out = [];
-  out.push(
-    `- Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform})`,
-  );
-  out.push(
-    `- Keel source: ${meta.keelSource} · cockatiel ${meta.versions.cockatiel} · opossum ${meta.versions.opossum}`,
-  );
-  out.push(`- Command: ${meta.command}`);
-  out.push(
-    `- Run: ${meta.durationS.toFixed(0)} s; 1-minute load average ${meta.loadAverage1m.start.toFixed(2)} at the start, ${meta.loadAverage1m.end.toFixed(2)} at the end (the run itself accounts for about 1).`,
-  );
-  out.push(
-    `- Method: ${meta.rounds} interleaved rounds; each timed block: gc(), ≈ ${meta.settleMs} ms untimed settling, then ≈ ${meta.blockMs} ms of sequential awaited calls (${meta.minCalls.toLocaleString('en')}–${meta.maxCalls.toLocaleString('en')} calls, sized at warm-up); ` +
-      'ns/call is the median over rounds (p25–p75 its spread), overhead the median of per-round differences from the bare call in the same process; ' +
-      `bytes/call ≈ heapUsed delta + bytes freed by GCs during a separate block of up to ${meta.allocCalls.toLocaleString('en')} calls (an approximation).`,
-  );
+function report(meta, { rows, targets }) {
+  const sections = [
+    {
+      text:
+        `${meta.rounds} interleaved rounds; each timed block: gc(), ≈ ${meta.settleMs} ms untimed settling, then ≈ ${meta.blockMs} ms of sequential awaited calls (${meta.minCalls.toLocaleString('en')}–${meta.maxCalls.toLocaleString('en')} calls, sized at warm-up); ` +
+        'ns/call is the median over rounds (p25–p75 its spread), overhead the median of per-round differences from the bare call in the same process; ' +
+        `bytes/call ≈ heapUsed delta + bytes freed by GCs during a separate block of up to ${meta.allocCalls.toLocaleString('en')} calls (an approximation).`,
+    },
+  ];
   for (const env of Object.keys(ENVIRONMENTS)) {
     const mine = rows.filter((r) => r.environment === env);
     if (mine.length === 0) continue;
-    out.push('', `**${env}** — ${mine[0].environmentText}`, '');
-    out.push(
-      "| contender | policies | ns/call (median) | p25–p75 | overhead vs bare (ns) | peer overhead ÷ Keel's | bytes/call ≈ | extra bytes vs bare ≈ |",
-    );
-    out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of mine) {
-      const wrong = !r.consistent;
-      out.push(
-        `| ${r.label}${wrong ? ' (!)' : ''} | ${r.policies} | ${ns(r.nsPerCall)} | ${ns(r.nsP25)}–${ns(r.nsP75)} | ${r.id === 'bare' ? '—' : ns(r.overheadNs)} | ` +
-          `${r.overheadVsKeelFull === null ? '—' : ratio(r.overheadVsKeelFull)} | ${r.bytesPerCall.toFixed(0)} | ${r.id === 'bare' ? '—' : r.extraBytesPerCall.toFixed(0)} |`,
-      );
-    }
-    if (mine.some((r) => !r.consistent)) {
-      out.push(
-        '',
-        '(!) promise hooks were switched on or off during the run in this process: treat the row as suspect.',
-      );
-    }
+    sections.push({
+      heading: `${env} — ${mine[0].environmentText}`,
+      table: {
+        head: [
+          'contender',
+          'policies',
+          'ns/call (median)',
+          'p25–p75',
+          'overhead vs bare (ns)',
+          "peer overhead ÷ Keel's",
+          'bytes/call ≈',
+          'extra bytes vs bare ≈',
+        ],
+        align: 'llrrrrrr',
+        rows: mine.map((r) => [
+          `${r.label}${r.consistent ? '' : ' (!)'}`,
+          r.policies,
+          fmt.ns(r.nsPerCall),
+          `${fmt.ns(r.nsP25)}–${fmt.ns(r.nsP75)}`,
+          r.id === 'bare' ? '—' : fmt.ns(r.overheadNs),
+          r.overheadVsKeelFull === null ? '—' : fmt.ratio(r.overheadVsKeelFull, 1),
+          r.bytesPerCall.toFixed(0),
+          r.id === 'bare' ? '—' : r.extraBytesPerCall.toFixed(0),
+        ]),
+      },
+      notes: mine.some((r) => !r.consistent)
+        ? [
+            '(!) promise hooks were switched on or off during the run in this process: treat the row as suspect.',
+          ]
+        : [],
+    });
   }
-  const mark = (ok) => (ok ? 'met' : '**not met**');
-  const lines = [];
+  const cost = targets.asyncLocalStorageCostOnBareCallNs;
+  if (cost !== undefined) {
+    sections.push({
+      text: rows.find((r) => r.environment === 'hooked')?.promiseHooks
+        ? `The active AsyncLocalStorage by itself adds ${fmt.ns(cost)} ns to even the bare call (hooked − quiet), and a like cost to every promise of any other code in that process.`
+        : `With AsyncContextFrame the active AsyncLocalStorage adds ${fmt.ns(cost)} ns to the bare call (hooked − quiet).`,
+    });
+  }
+  const list = [];
+  const hooked = targets.byEnvironment.hooked;
+  if (hooked) {
+    list.push({
+      target: 'full pipeline ≤ 1 µs added per call with AsyncLocalStorage active',
+      measured: `${fmt.ns(hooked.keelFullOverheadNs)} ns`,
+      met: hooked.keelFullOverheadNs <= 1000,
+    });
+  }
   for (const [env, t] of Object.entries(targets.byEnvironment)) {
-    lines.push(
-      `- ${env}: the full pipeline adds ${ns(t.keelFullOverheadNs)} ns per call (target ≤ 1000 ns: ${mark(t.keelFullOverheadNs <= 1000)})` +
-        (t.cockatielOverheadOverOurs === undefined
-          ? '.'
-          : `; cockatiel's \`wrap\` of the same four adds ${ratio(t.cockatielOverheadOverOurs)} as much (target ≥ 10×: ${mark(t.cockatielOverheadOverOurs >= 10)})` +
-            (t.cockatielTunedOverheadOverOurs === undefined
-              ? '.'
-              : `, ${ratio(t.cockatielTunedOverheadOverOurs)} with \`abortOnReturn: false\` (${mark(t.cockatielTunedOverheadOverOurs >= 10)}).`)),
-    );
+    if (t.cockatielOverheadOverOurs === undefined) continue;
+    list.push({
+      target: `${env}: ≥ 10× cheaper than cockatiel's \`wrap\` of the same policies`,
+      measured:
+        `${fmt.ratio(t.cockatielOverheadOverOurs, 1)}` +
+        (t.cockatielTunedOverheadOverOurs === undefined
+          ? ''
+          : ` (${fmt.ratio(t.cockatielTunedOverheadOverOurs, 1)} against \`abortOnReturn: false\`)`),
+      met: t.cockatielOverheadOverOurs >= 10,
+    });
   }
-  if (lines.length > 0) {
-    out.push('', '**Targets** (issue "Speed — a benchmark, not a timed test")', '', ...lines);
-    const cost = targets.asyncLocalStorageCostOnBareCallNs;
-    if (cost !== undefined) {
-      out.push(
-        rows.find((r) => r.environment === 'hooked')?.promiseHooks
-          ? `- The active AsyncLocalStorage by itself adds ${ns(cost)} ns to even the bare call (hooked − quiet), and a like cost to every promise of any other code in that process.`
-          : `- With AsyncContextFrame the active AsyncLocalStorage adds ${ns(cost)} ns to the bare call (hooked − quiet).`,
-      );
-    }
-  }
-  return out.join('\n');
+  return {
+    id: 'resilience-overhead',
+    title: 'Policies: what a resilience pipeline adds per call',
+    measures:
+      'ns and bytes per call a pipeline adds on the success path (sequential awaited calls of `() => Promise.resolve(1)`): Keel, cockatiel 4, opossum 10, without and with an AsyncLocalStorage active.',
+    meta,
+    sections,
+    targets: list,
+  };
 }
 
 async function main() {
-  const rounds = Number(option('rounds', 10));
-  const blockMs = Number(option('block-ms', 120));
-  const settleMs = Number(option('settle-ms', 40));
+  const quick = flag('quick');
+  const rounds = Number(option('rounds', quick ? 3 : 10));
+  const blockMs = Number(option('block-ms', quick ? 60 : 120));
+  const settleMs = Number(option('settle-ms', quick ? 20 : 40));
   const maxCalls = Number(option('max-calls', 200_000));
-  const minCalls = Number(option('min-calls', 10_000));
-  const allocCalls = Number(option('alloc-calls', 20_000));
-  const warmupMs = Number(option('warmup-ms', 600));
+  const minCalls = Number(option('min-calls', quick ? 5_000 : 10_000));
+  const allocCalls = Number(option('alloc-calls', quick ? 10_000 : 20_000));
+  const warmupMs = Number(option('warmup-ms', quick ? 300 : 600));
   const only = option('only', undefined)?.split(',');
   const out = option('out', join(here, 'results', 'resilience-overhead.json'));
   const log = (line) => process.stderr.write(`${line}\n`);
-  const started = Date.now();
-  const loadBefore = loadavg()[0];
+  const run = startRun();
   const slots = await interleave({
     script: fileURLToPath(import.meta.url),
     environments: Object.keys(ENVIRONMENTS),
@@ -320,9 +334,7 @@ async function main() {
     only,
     log,
   });
-  const meta = {
-    ...runMeta(import.meta.url, ['packages/resilience/src']),
-    versions: { cockatiel: versionOf('cockatiel'), opossum: versionOf('opossum') },
+  const meta = finishMeta(import.meta.url, ['packages/resilience/src'], run, ['cockatiel', 'opossum'], {
     rounds,
     blockMs,
     settleMs,
@@ -330,16 +342,9 @@ async function main() {
     minCalls,
     allocCalls,
     warmupMs,
-    durationS: (Date.now() - started) / 1000,
-    // The run itself keeps about one core busy; more than that means something else ran alongside.
-    loadAverage1m: { start: loadBefore, end: loadavg()[0] },
-  };
+  });
   const summary = summarise(slots);
-  const table = markdown(meta, summary);
-  process.stdout.write(`${table}\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ meta, ...summary, markdown: table }, null, 2)}\n`);
-  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+  emit(report(meta, summary), summary, out, log);
 }
 
 const worker = process.argv.indexOf('--worker');

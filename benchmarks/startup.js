@@ -1,21 +1,23 @@
 // Cold start: process start → first response served, and peak resident memory, for bare Express against
-// Express + startTelemetry() + keel(). Each round starts one fresh process per contender, in an order
-// that alternates by round; the report gives the medians and the median of the paired ratios.
+// Express + startTelemetry() + keel() and against Express under OpenTelemetry's NodeSDK doing the same
+// work. Each round starts one fresh process per contender, in an order that rotates by round; the
+// report gives the medians and the median of the paired ratios.
 //
-//   node startup.js [--rounds=8] [--quick] [--out=results/startup.json]
+//   node startup.js [--rounds=8] [--quick (4 rounds)] [--out=results/startup.json]
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag, option, runMeta } from './lib/cli.js';
+import { finishMeta, flag, option, startRun } from './lib/cli.js';
 import { median } from './lib/harness.js';
+import { emit, fmt } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(here, 'lib', 'startup-child.js');
 const CONTENDERS = {
   bare: 'bare Express',
   keel: 'Express + `startTelemetry()` + `keel()`',
+  otel: 'Express + NodeSDK (http + express instrumentation) + prom-client histogram + pino-http',
 };
 
 /** Starts one contender and resolves with its start-to-first-response time and peak RSS. */
@@ -46,45 +48,77 @@ function coldStart(variant) {
 }
 
 const quick = flag('quick');
-const rounds = quick ? 2 : Number(option('rounds', 8));
-const samples = { bare: [], keel: [] };
+const rounds = Number(option('rounds', quick ? 4 : 8));
+const ids = Object.keys(CONTENDERS);
+const samples = Object.fromEntries(ids.map((id) => [id, []]));
+const run = startRun();
 for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? ['bare', 'keel'] : ['keel', 'bare'];
+  const order = ids.map((_, i) => ids[(i + round) % ids.length]);
   for (const id of order) samples[id].push(await coldStart(id));
-  const last = (id) => samples[id].at(-1);
   console.error(
-    `round ${round + 1}/${rounds}: bare ${last('bare').firstResponseMs.toFixed(0)} ms, keel ${last('keel').firstResponseMs.toFixed(0)} ms`,
+    `round ${round + 1}/${rounds}: ${ids.map((id) => `${id} ${samples[id].at(-1).firstResponseMs.toFixed(0)} ms`).join(', ')}`,
   );
 }
 
 const mib = (bytes) => bytes / 1024 / 1024;
-const summary = Object.fromEntries(
-  Object.entries(samples).map(([id, runs]) => [
-    id,
-    {
-      label: CONTENDERS[id],
-      firstResponseMs: median(runs.map((r) => r.firstResponseMs)),
-      peakRssMiB: median(runs.map((r) => mib(r.peakRssBytes))),
-    },
-  ]),
+const pairedRatio = (id, key) => median(samples[id].map((r, i) => r[key] / samples.bare[i][key]));
+const rows = ids.map((id) => ({
+  id,
+  label: CONTENDERS[id],
+  firstResponseMs: median(samples[id].map((r) => r.firstResponseMs)),
+  peakRssMiB: median(samples[id].map((r) => mib(r.peakRssBytes))),
+  timeVsBare: pairedRatio(id, 'firstResponseMs'),
+  rssVsBare: pairedRatio(id, 'peakRssBytes'),
+}));
+const keel = rows.find((r) => r.id === 'keel');
+const otel = rows.find((r) => r.id === 'otel');
+const meta = finishMeta(
+  import.meta.url,
+  ['packages/telemetry/src', 'packages/adapters-express/src'],
+  run,
+  [
+    'express',
+    '@opentelemetry/sdk-node',
+    '@opentelemetry/instrumentation-http',
+    '@opentelemetry/instrumentation-express',
+    'prom-client',
+    'pino-http',
+  ],
+  { rounds },
 );
-const pairedRatio = (key) => median(samples.keel.map((r, i) => r[key] / samples.bare[i][key]));
-const ratios = { firstResponse: pairedRatio('firstResponseMs'), peakRss: pairedRatio('peakRssBytes') };
-const table = [
-  '| contender | start → first response (median) | peak RSS (median) |',
-  '| --- | ---: | ---: |',
-  ...Object.values(summary).map(
-    (s) => `| ${s.label} | ${s.firstResponseMs.toFixed(0)} ms | ${s.peakRssMiB.toFixed(1)} MiB |`,
-  ),
-  `| keel ÷ bare (median of ${rounds} paired runs) | ${ratios.firstResponse.toFixed(2)}× | ${ratios.peakRss.toFixed(2)}× |`,
-].join('\n');
-console.log(table);
-
-const out = option('out', join(here, 'results', 'startup.json'));
-mkdirSync(dirname(out), { recursive: true });
-const meta = {
-  ...runMeta(import.meta.url, ['packages/telemetry/src', 'packages/adapters-express/src']),
-  rounds,
-  quick,
+const report = {
+  id: 'startup',
+  title: 'Startup: process start to first response, and peak RSS',
+  measures:
+    'A cold start, from spawning the process to the first response served (`GET /orders/1`, timed by the parent until the body is read), and the peak resident set size (`maxRSS`, read once that response has finished), with no `OTEL_*` variables set.',
+  meta,
+  sections: [
+    {
+      text: `${rounds} rounds of one fresh process per contender, order rotating each round; medians, and the median of per-round ratios to bare.`,
+      table: {
+        head: ['contender', 'start → first response (median)', '÷ bare', 'peak RSS (median)', '÷ bare'],
+        align: 'lrrrr',
+        rows: rows.map((r) => [
+          r.label,
+          `${r.firstResponseMs.toFixed(0)} ms`,
+          fmt.ratio(r.timeVsBare),
+          `${r.peakRssMiB.toFixed(1)} MiB`,
+          fmt.ratio(r.rssVsBare),
+        ]),
+      },
+    },
+  ],
+  targets: [
+    {
+      target: '≤ 1.5× bare time',
+      measured: `${fmt.ratio(keel.timeVsBare)} (OpenTelemetry stack ${fmt.ratio(otel.timeVsBare)})`,
+      met: keel.timeVsBare <= 1.5,
+    },
+    {
+      target: '≤ 1.2× bare peak RSS',
+      measured: `${fmt.ratio(keel.rssVsBare)} (OpenTelemetry stack ${fmt.ratio(otel.rssVsBare)})`,
+      met: keel.rssVsBare <= 1.2,
+    },
+  ],
 };
-writeFileSync(out, `${JSON.stringify({ meta, summary, ratios, samples, markdown: table }, null, 2)}\n`);
+emit(report, samples, option('out', join(here, 'results', 'startup.json')));

@@ -1,12 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHttpServer } from '@keel/telemetry/adapter';
-import { flag, option, runMeta, serverLoad, versionOf } from './lib/cli.js';
+import { finishMeta, flag, option, serverLoad, startRun } from './lib/cli.js';
 import { interleave, median, pairedMedian, quantile, serve } from './lib/harness.js';
-import { loadTable, runLoad, summariseLoad } from './lib/load.js';
+import { loadSection, runLoad, summariseLoad } from './lib/load.js';
+import { emit, fmt } from './lib/report.js';
 import { serveChild } from './lib/server-child.js';
 import {
   countingBatch,
@@ -254,51 +253,64 @@ function summariseMicro(slots) {
   }));
 }
 
-const ns = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
-
-function markdown(meta, load, micro) {
-  const out = [
-    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform})`,
-    `Keel source: ${meta.keelSource} · ${Object.entries(meta.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' · ')}`,
-    `Command: ${meta.command}`,
-    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
-  ];
-  if (load) out.push('', loadTable({ ...meta.load, path: '/orders/42' }, load));
+function report(meta, load, micro) {
+  const sections = [];
+  if (load) sections.push(loadSection({ ...meta.load, path: '/orders/42' }, load));
   if (micro) {
     const o = meta.micro;
-    out.push(
-      '',
-      `**In process** — no socket; a fake request \`{ method, url, headers }\`; ${o.rounds} interleaved rounds of ≈ ${o.blockMs} ms blocks, each after a forced GC and ≈ ${o.settleMs} ms of untimed calls (lib/harness.js); ` +
+    sections.push({
+      heading: 'In process',
+      text:
+        `no socket; a fake request \`{ method, url, headers }\`; ${o.rounds} interleaved rounds of ≈ ${o.blockMs} ms blocks, each after a forced GC and ≈ ${o.settleMs} ms of untimed calls (lib/harness.js); ` +
         'ns/request is the median over rounds, overhead the median per-round difference from the handler alone; bytes ≈ heap allocated per request.',
-      '',
-      '| contender | what | ns/request | p25–p75 | overhead (ns) | bytes/request ≈ | extra bytes ≈ |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    );
-    for (const r of micro) {
-      out.push(
-        `| ${r.label} | ${r.what} | ${ns(r.nsPerRequest)} | ${ns(r.nsP25)}–${ns(r.nsP75)} | ${r.id === 'bare' ? '—' : ns(r.overheadNs)} | ` +
-          `${r.bytesPerRequest.toFixed(0)} | ${r.id === 'bare' ? '—' : r.extraBytes.toFixed(0)} |`,
-      );
-    }
+      table: {
+        head: [
+          'contender',
+          'what',
+          'ns/request',
+          'p25–p75',
+          'overhead (ns)',
+          'bytes/request ≈',
+          'extra bytes ≈',
+        ],
+        align: 'llrrrrr',
+        rows: micro.map((r) => [
+          r.label,
+          r.what,
+          fmt.ns(r.nsPerRequest),
+          `${fmt.ns(r.nsP25)}–${fmt.ns(r.nsP75)}`,
+          r.id === 'bare' ? '—' : fmt.ns(r.overheadNs),
+          r.bytesPerRequest.toFixed(0),
+          r.id === 'bare' ? '—' : r.extraBytes.toFixed(0),
+        ]),
+      },
+    });
   }
-  return out.join('\n');
+  return {
+    id: 'telemetry-server',
+    title: '`node:http` server: `startHttpServer` against the bare server and the OpenTelemetry stack',
+    measures:
+      "Keel's transport-agnostic server operation (server span + histogram + access log line) on a plain `node:http` server, against the bare handler and OpenTelemetry http instrumentation + prom-client + pino-http; over HTTP and in process.",
+    meta,
+    sections,
+    targets: [],
+  };
 }
 
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const out = option('out', join(here, 'results', 'telemetry-server.json'));
+  const quick = flag('quick');
   const loadOptions = serverLoad();
   const microOptions = {
     rounds: Number(option('micro-rounds', 10)),
     blockMs: Number(option('micro-block-ms', 150)),
     settleMs: Number(option('micro-settle-ms', 40)),
   };
-  const started = Date.now();
-  const loadStart = loadavg()[0];
+  const run = startRun();
   let micro;
-  if (!flag('skip-micro')) {
+  // The in-process rows are a breakdown of the Keel row: a full run only.
+  if (!flag('skip-micro') && !quick) {
     const slots = await interleave({
       script,
       environments: ['keel'],
@@ -320,29 +332,21 @@ async function main() {
       SERVERS,
     );
   }
-  const meta = {
-    ...runMeta(import.meta.url, ['packages/telemetry/src']),
-    versions: Object.fromEntries(
-      [
-        '@opentelemetry/sdk-node',
-        '@opentelemetry/instrumentation-http',
-        'prom-client',
-        'pino',
-        'pino-http',
-        'autocannon',
-      ].map((p) => [p, versionOf(p)]),
-    ),
-    load: load && loadOptions,
-    micro: micro && microOptions,
-    loadStart,
-    loadEnd: loadavg()[0],
-    durationS: (Date.now() - started) / 1000,
-  };
-  const table = markdown(meta, load, micro);
-  process.stdout.write(`${table}\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ meta, load, micro, markdown: table }, null, 2)}\n`);
-  log(`\nwrote ${relative(process.cwd(), out)} (${meta.durationS.toFixed(1)} s)`);
+  const meta = finishMeta(
+    import.meta.url,
+    ['packages/telemetry/src'],
+    run,
+    [
+      '@opentelemetry/sdk-node',
+      '@opentelemetry/instrumentation-http',
+      'prom-client',
+      'pino',
+      'pino-http',
+      'autocannon',
+    ],
+    { load: load && loadOptions, micro: micro && microOptions },
+  );
+  emit(report(meta, load, micro), { load, micro }, out, log);
 }
 
 const served = process.argv.indexOf('--serve');

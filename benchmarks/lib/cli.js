@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine } from './harness.js';
@@ -17,17 +18,21 @@ export function option(name, fallback) {
   return arg === undefined ? fallback : arg.slice(name.length + 3);
 }
 
+/** Whether `--name` is on the command line. */
+export const flag = (name) => process.argv.includes(`--${name}`);
+
 /**
  * The rounds of a load benchmark (express-server.js, telemetry-server.js, http-client.js), from
  * `--rounds`, `--duration` (s per contender and round) and `--warmup` (s per contender). Many short
  * rounds by default: this machine's speed drifts in bursts of seconds, and a long slice can land a
- * burst on one contender.
+ * burst on one contender. `--quick` (what `npm run bench` runs): 3 rounds of 1 s after 1 s of warm-up.
  */
 export function loadRounds() {
+  const quick = flag('quick');
   return {
-    rounds: Number(option('rounds', 10)),
-    seconds: Number(option('duration', 2)),
-    warmup: Number(option('warmup', 3)),
+    rounds: Number(option('rounds', quick ? 3 : 10)),
+    seconds: Number(option('duration', quick ? 1 : 2)),
+    warmup: Number(option('warmup', quick ? 1 : 3)),
   };
 }
 
@@ -39,9 +44,6 @@ export function serverLoad() {
     pipelining: Number(option('pipelining', 1)),
   };
 }
-
-/** Whether `--name` is on the command line. */
-export const flag = (name) => process.argv.includes(`--${name}`);
 
 /** The installed version of a package the benchmarks depend on. */
 export function versionOf(pkg) {
@@ -116,16 +118,23 @@ export function runMeta(scriptUrl, sources) {
   };
 }
 
-/** The first lines of a load benchmark's report: machine and flags, versions, command, load and run time. */
-export function runHeader(meta) {
-  const flags = meta.execArgv.length === 0 ? 'none' : meta.execArgv.map((f) => `\`${f}\``).join(' ');
-  const versions = Object.entries(meta.versions)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(' · ');
-  return [
-    `Date: ${meta.date} · Node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} (${meta.cores} cores, ${meta.platform}) · node flags: ${flags}`,
-    `Keel source: ${meta.keelSource} · ${versions}`,
-    `Command: ${meta.command}`,
-    `1-minute load average: ${meta.loadStart.toFixed(2)} at the start, ${meta.loadEnd.toFixed(2)} at the end · run ${meta.durationS.toFixed(0)} s`,
-  ];
+/** Starts the clock of a run: its start time and the machine's load average when it started. */
+export function startRun() {
+  return { started: Date.now(), loadStart: loadavg()[0] };
+}
+
+/**
+ * The meta of a finished run (see lib/report.js): `runMeta` plus the versions of `packages`, the load
+ * average at the start and end, the run time and `extra` (the script's settings).
+ */
+export function finishMeta(scriptUrl, sources, run, packages, extra = {}) {
+  return {
+    ...runMeta(scriptUrl, sources),
+    versions: Object.fromEntries(packages.map((p) => [p, versionOf(p)])),
+    loadStart: run.loadStart,
+    loadEnd: loadavg()[0],
+    durationS: (Date.now() - run.started) / 1000,
+    quick: flag('quick'),
+    ...extra,
+  };
 }

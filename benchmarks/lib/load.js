@@ -2,6 +2,7 @@
 // server at a time, in an order that rotates each round, with each server's own CPU time per request.
 
 import { median, pairedMedian } from './harness.js';
+import { fmt } from './report.js';
 import { killChildren, startServerChild } from './server-child.js';
 
 async function hit(autocannon, port, { path, seconds, connections, pipelining }) {
@@ -93,37 +94,56 @@ export function summariseLoad(servers, contenders) {
   });
 }
 
-const fixed = (x, d) => (x === null || x === undefined ? '—' : x.toFixed(d));
 const ms = (x) => (x < 1 ? '< 1' : x.toFixed(0));
 
-/** The markdown table of a load run, with the paragraph that says how to read it. */
-export function loadTable(o, rows) {
-  const out = [
-    `**Over HTTP** — autocannon, ${o.connections} connections, pipelining ${o.pipelining}, \`GET ${o.path}\` on 127.0.0.1; ` +
-      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, order rotating each round; medians over rounds. ` +
-      'Server CPU is user + system time of the server process per request served.',
-    '',
-    '| contender | per request | req/s | ÷ bare | p50 ms | p99 ms | server CPU µs/req | over bare | capacity ÷ bare (CPU) | server busy |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const r of rows) {
-    const isBare = r.id === 'bare';
-    out.push(
-      `| ${r.label} | ${r.perRequest} | ${r.rps.toFixed(0)} | ${isBare ? '1' : fixed(r.rpsVsBare, 2)}× | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ` +
-        `${r.cpuUsPerRequest.toFixed(1)} | ${isBare ? '—' : `+${r.cpuOverheadUs.toFixed(1)}`} | ${isBare ? '1' : fixed(r.cpuCapacityVsBare, 2)}× | ${(r.serverBusy * 100).toFixed(0)} % |`,
-    );
-  }
+/** The report section of a load run (lib/report.js), with the paragraph that says how to read it. */
+export function loadSection(o, rows) {
   const checks = rows
     .filter((r) => r.spansPerRequest !== null)
-    .map((r) => `${r.id} ${fixed(r.spansPerRequest, 3)} / ${fixed(r.observationsPerRequest, 3)}`);
-  out.push(
-    '',
-    'Latency has autocannon’s 1 ms resolution. "Server busy" is server CPU time ÷ wall time (100 % = one core); below 100 % the ' +
-      'load generator, sharing the machine, limits throughput, so "capacity ÷ bare (CPU)" (bare’s CPU per request ÷ the ' +
-      `contender’s) is the ratio a server-bound run would show.` +
-      (checks.length === 0
-        ? ''
-        : ` Spans exported / histogram observations per request served: ${checks.join(' · ')}.`),
-  );
-  return out.join('\n');
+    .map((r) => `${r.id} ${fmt.fixed(r.spansPerRequest, 3)} / ${fmt.fixed(r.observationsPerRequest, 3)}`);
+  return {
+    heading: 'Over HTTP',
+    text:
+      `autocannon, ${o.connections} connections, pipelining ${o.pipelining}, \`GET ${o.path}\` on 127.0.0.1; ` +
+      `${o.warmup} s warm-up, then ${o.rounds} rounds × ${o.seconds} s per contender, order rotating each round; medians over rounds. ` +
+      'Server CPU is user + system time of the server process per request served.',
+    table: {
+      head: [
+        'contender',
+        'per request',
+        'req/s',
+        '÷ bare',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/req',
+        'over bare',
+        'capacity ÷ bare (CPU)',
+        'server busy',
+      ],
+      align: 'llrrrrrrrr',
+      rows: rows.map((r) => {
+        const isBare = r.id === 'bare';
+        return [
+          r.label,
+          r.perRequest,
+          r.rps.toFixed(0),
+          isBare ? '1×' : fmt.ratio(r.rpsVsBare),
+          ms(r.p50Ms),
+          ms(r.p99Ms),
+          r.cpuUsPerRequest.toFixed(1),
+          isBare ? '—' : fmt.signed(r.cpuOverheadUs),
+          isBare ? '1×' : fmt.ratio(r.cpuCapacityVsBare),
+          `${(r.serverBusy * 100).toFixed(0)} %`,
+        ];
+      }),
+    },
+    notes: [
+      'Latency has autocannon’s 1 ms resolution. "Server busy" is server CPU time ÷ wall time (100 % = one core); below 100 % the ' +
+        'load generator, sharing the machine, limits throughput, so "capacity ÷ bare (CPU)" (bare’s CPU per request ÷ the ' +
+        `contender’s) is the ratio a server-bound run would show.` +
+        (checks.length === 0
+          ? ''
+          : ` Spans exported / histogram observations per request served: ${checks.join(' · ')}.`),
+    ],
+  };
 }
