@@ -6,29 +6,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { renderTrace } from '@keel/telemetry';
 import amqp from 'amqplib';
 import { parseOptions, USAGE, UsageError } from './cli.js';
-import { type Child, forkService, killAllNow, stopAll } from './orchestrator/children.js';
+import { type Child, killAllNow, stopAll } from './orchestrator/children.js';
 import { startLoad } from './orchestrator/load.js';
+import { Monitor } from './orchestrator/monitor.js';
 import { PHASES, phaseStarts } from './orchestrator/phases.js';
-import { breakerState, messageCounts, SUBSCRIBERS } from './orchestrator/readings.js';
-import { type Snapshot, scrapeAll } from './orchestrator/scrape.js';
+import { messageCounts, SUBSCRIBERS } from './orchestrator/readings.js';
+import { scrapeAll } from './orchestrator/scrape.js';
+import { Screen } from './orchestrator/screen.js';
 import { style, useColor } from './orchestrator/style.js';
-import { buildSummary, type Interval, summaryText } from './orchestrator/summary.js';
+import { buildSummary, summaryText } from './orchestrator/summary.js';
+import { startSystem } from './orchestrator/system.js';
 import { TraceCollector, toReadableSpan } from './orchestrator/traces.js';
-import { renderView } from './orchestrator/view.js';
-import type { Phase, ServiceConfig, ServiceName } from './protocol.js';
+import type { Phase, ServiceName } from './protocol.js';
 import { brokerNames } from './services/messaging.js';
 
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+/** How long stopped services get before they are killed. */
 const STOP_GRACE_MS = 6_000;
+/** How long the end of a run waits for the subscribers to finish the messages published. */
 const DRAIN_WAIT_MS = 15_000;
-/** Port offsets under --metrics-port-base. */
-const PORT_OFFSET: Record<ServiceName, number> = {
-  gateway: 0,
-  orders: 1,
-  payments: 2,
-  inventory: 3,
-  notifications: 4,
-};
 
 function shownUrl(url: string): string {
   try {
@@ -50,10 +46,18 @@ async function brokerReachable(url: string): Promise<boolean> {
   }
 }
 
-/** Visible width of a line, ANSI sequences left out. */
-function visibleWidth(line: string): number {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences
-  return line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').length;
+/** A few orders one at a time, so connections are open and code is warm before the clock starts. */
+async function warmUp(gatewayUrl: string): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await fetch(`${gatewayUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"sku":"kettle","quantity":1}',
+    }).then(
+      (res) => res.arrayBuffer(),
+      () => undefined,
+    );
+  }
 }
 
 async function main(): Promise<number> {
@@ -69,12 +73,9 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const out = process.stdout;
-  const tty = out.isTTY === true;
-  const s = style(useColor(out));
-  const print = (line = ''): void => {
-    out.write(`${line}\n`);
-  };
+  const screen = new Screen(process.stdout);
+  const s = style(useColor(process.stdout));
+  const print = (line?: string): void => screen.print(line);
 
   const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
   const messaging = await brokerReachable(amqpUrl);
@@ -86,20 +87,20 @@ async function main(): Promise<number> {
   const services: ServiceName[] = messaging
     ? ['gateway', 'orders', 'payments', 'inventory', 'notifications']
     : ['gateway', 'orders', 'payments'];
-
   const run = randomBytes(3).toString('hex');
-  const exchange = brokerNames(run).exchange;
+  const { exchange } = brokerNames(run);
+
   const children: Child[] = [];
   const traces = new TraceCollector(services.length, messaging ? SUBSCRIBERS.length : 0);
   let stopping = false;
   let stopLoad: (() => void) | undefined;
-  let interrupted: (() => void) | undefined;
   let crash: { child: Child; code: number | string } | undefined;
-  // Resolved early by a crashed service, or by Ctrl-C under --follow.
+  // Ends the run early: a service crashed, or Ctrl-C under --follow (`interrupted`).
   let endRunNow: () => void = () => {};
   const endRun = new Promise<void>((resolve) => {
     endRunNow = resolve;
   });
+  let interrupted: (() => void) | undefined;
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping && interrupted === undefined) {
@@ -134,45 +135,19 @@ async function main(): Promise<number> {
     return 1;
   };
 
-  const start = async (config: ServiceConfig): Promise<Child> => {
-    const child = await forkService(config, {
+  let byName: Map<ServiceName, Child>;
+  try {
+    byName = await startSystem({
+      run,
+      amqpUrl: messaging ? amqpUrl : undefined,
+      metricsPortBase: options.metricsPortBase,
+      started: children,
       onSpans: (spans) => traces.add(spans),
-      onExit(c, code) {
+      onExit(child, code) {
         if (stopping || crash !== undefined) return;
-        crash = { child: c, code };
+        crash = { child, code };
         endRunNow();
       },
-    });
-    children.push(child);
-    return child;
-  };
-  const metricsPort = (name: ServiceName): number =>
-    options.metricsPortBase === undefined ? 0 : options.metricsPortBase + PORT_OFFSET[name];
-  const broker = messaging ? amqpUrl : undefined;
-
-  let gateway: Child;
-  try {
-    // The subscribers bind their queues before orders can publish; the chain starts from its far end.
-    const [payments] = await Promise.all([
-      start({ run, service: 'payments', metricsPort: metricsPort('payments') }),
-      ...(messaging
-        ? SUBSCRIBERS.map((name) =>
-            start({ run, service: name, metricsPort: metricsPort(name), amqpUrl: broker }),
-          )
-        : []),
-    ]);
-    const orders = await start({
-      run,
-      service: 'orders',
-      metricsPort: metricsPort('orders'),
-      amqpUrl: broker,
-      paymentsUrl: `http://127.0.0.1:${payments!.port}`,
-    });
-    gateway = await start({
-      run,
-      service: 'gateway',
-      metricsPort: metricsPort('gateway'),
-      ordersAddress: `127.0.0.1:${orders.port}`,
     });
   } catch (error) {
     stopping = true;
@@ -180,7 +155,6 @@ async function main(): Promise<number> {
     await stopAll(children, STOP_GRACE_MS);
     return 1;
   }
-  const byName = new Map(children.map((c) => [c.name, c]));
   const ordered = services.map((name) => byName.get(name)!);
   const metricsPorts = Object.fromEntries(ordered.map((c) => [c.name, c.metricsPort]));
   if (options.targetsFile !== undefined) {
@@ -191,7 +165,7 @@ async function main(): Promise<number> {
     await writeFile(options.targetsFile, `${JSON.stringify(targets, null, 2)}\n`);
   }
 
-  const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
+  const gatewayUrl = `http://127.0.0.1:${byName.get('gateway')!.port}`;
   print(s.bold(`Keel demo: ${services.length} services, one process each`));
   print(
     `  gateway ${gatewayUrl} (Express) → orders 127.0.0.1:${byName.get('orders')!.port} (gRPC) → payments (HTTP)`,
@@ -214,93 +188,26 @@ async function main(): Promise<number> {
     return PHASES[index]!.name;
   };
 
-  // A few orders one at a time first, so connections are open and code is warm before the clock starts.
-  for (let i = 0; i < 10; i++) {
-    await fetch(`${gatewayUrl}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"sku":"kettle","quantity":1}',
-    }).then(
-      (res) => res.arrayBuffer(),
-      () => undefined,
-    );
-  }
-
+  await warmUp(gatewayUrl);
   let phase: Phase = 'healthy';
-  const paymentsChild = byName.get('payments')!;
-  paymentsChild.send({ type: 'phase', phase });
+  const payments = byName.get('payments')!;
+  payments.send({ type: 'phase', phase });
   const targets = ordered.map((c) => ({ name: c.name, metricsPort: c.metricsPort }));
-  const last: Snapshot = await scrapeAll(targets);
-  const intervals: Interval[] = [{ phase, start: last, end: last }];
-  const breakerStates: string[] = [];
-  const noteBreaker = (snapshot: Snapshot): void => {
-    const state = breakerState(snapshot);
-    if (state !== '?' && breakerStates.at(-1) !== state) breakerStates.push(state);
-  };
-  noteBreaker(last);
-
+  const first = await scrapeAll(targets);
   const load = startLoad(gatewayUrl, options.rate, phase);
   stopLoad = () => void load.stop();
   const t0 = performance.now();
-  const refreshMs = tty ? 1_000 : 5_000;
-  let lastRender = last;
-  let drawn = 0;
-  let lastLoad = { at: t0, sent: 0, ok: 0 };
+  const monitor = new Monitor({ targets, services, messaging, screen, style: s }, load, phase, first);
+  const refreshMs = screen.tty ? 1_000 : 5_000;
   let ended = false;
   if (options.follow) interrupted = endRunNow;
   void endRun.then(() => {
     ended = true;
   });
-
-  const draw = (lines: string[]): void => {
-    if (!tty) {
-      for (const line of lines) print(line);
-      print();
-      return;
-    }
-    const columns = out.columns ?? 100;
-    if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[J`);
-    for (const line of lines) print(line);
-    drawn = lines.reduce((n, line) => n + Math.max(1, Math.ceil(visibleWidth(line) / columns)), 0);
-  };
-  /** Scrapes every service and draws the block for the interval since the last one, labelled `label`. */
-  const render = async (label: Phase): Promise<Snapshot> => {
-    const now = await scrapeAll(targets);
-    noteBreaker(now);
-    intervals.at(-1)!.end = now;
-    const loadNow = { at: performance.now(), sent: load.totals.sent, ok: load.totals.ok };
-    const sentDelta = loadNow.sent - lastLoad.sent;
-    draw(
-      renderView(
-        lastRender,
-        now,
-        {
-          elapsedS: (now.at - t0) / 1_000,
-          phase: label,
-          services,
-          messaging,
-          load: {
-            perSecond: (sentDelta * 1_000) / Math.max(1, loadNow.at - lastLoad.at),
-            okRatio: sentDelta > 0 ? (loadNow.ok - lastLoad.ok) / sentDelta : undefined,
-          },
-        },
-        s,
-      ),
-    );
-    lastLoad = loadNow;
-    lastRender = now;
-    return now;
-  };
-  /** The last block of a phase stays on screen above the next phase's heading. */
-  const endPhase = async (): Promise<Snapshot> => {
-    const now = performance.now() - lastRender.at >= 500 ? await render(phase) : lastRender;
-    drawn = 0;
-    return now;
-  };
   const heading = (elapsedMs: number): void => {
     const info = PHASES.find((p) => p.name === phase)!;
     print(s.bold(`── ${Math.round(elapsedMs / 1_000)} s: ${phase} — ${info.what}`));
-    if (!tty) print();
+    if (!screen.tty) print();
   };
   heading(0);
 
@@ -313,63 +220,59 @@ async function main(): Promise<number> {
     if (!options.follow && elapsedMs >= cycleMs) break;
     const next = phaseAt(elapsedMs);
     if (next !== phase) {
-      const boundary = await endPhase();
+      const boundary = await monitor.endPhase(phase);
       phase = next;
-      paymentsChild.send({ type: 'phase', phase });
+      payments.send({ type: 'phase', phase });
       load.setPhase(phase);
-      intervals.push({ phase, start: boundary, end: boundary });
+      monitor.startPhase(phase, boundary);
       heading(elapsedMs);
-      continue;
-    }
-    if (performance.now() - lastRender.at >= refreshMs) await render(phase);
+    } else if (monitor.sinceLastMs >= refreshMs) await monitor.render(phase);
   }
   interrupted = undefined;
-
   if (crash !== undefined) {
     await load.stop();
     return reportCrash();
   }
 
-  await endPhase();
+  await monitor.endPhase(phase);
   const loadSeconds = (performance.now() - t0) / 1_000;
   print('Load stopped; waiting for the requests in flight and the queues to drain.');
   await load.stop();
-  let final = await scrapeAll(targets);
-  if (messaging) {
-    const deadline = performance.now() + DRAIN_WAIT_MS;
-    for (;;) {
-      const counts = messageCounts(final);
-      const done = Object.values(counts.subscribers).reduce((n, c) => n + c.acked + c.deadLettered, 0);
-      if (done >= counts.published * SUBSCRIBERS.length || performance.now() > deadline) break;
-      await sleep(250);
-      final = await scrapeAll(targets);
-    }
+  let final = await monitor.scrape();
+  const deadline = performance.now() + DRAIN_WAIT_MS;
+  while (messaging && performance.now() < deadline) {
+    const counts = messageCounts(final);
+    const done = Object.values(counts.subscribers).reduce((n, c) => n + c.acked + c.deadLettered, 0);
+    if (done >= counts.published * SUBSCRIBERS.length) break;
+    await sleep(250);
+    final = await monitor.scrape();
   }
-  noteBreaker(final);
-  intervals.at(-1)!.end = final;
   await sleep(400); // the services forward finished spans every 200 ms
   if (crash !== undefined) return reportCrash();
   stopping = true;
   await stopAll(children, STOP_GRACE_MS);
 
+  const best = traces.best();
   const summary = buildSummary({
     durationS: Math.round(loadSeconds),
     exchange,
     rate: options.rate,
     messaging,
     load: load.stats,
-    intervals,
+    intervals: monitor.intervals,
     final,
-    breakerStates,
-    trace: traces.best(),
+    breakerStates: monitor.breakerStates,
+    trace: best,
     pids: children.map((c) => c.pid),
     metricsPorts,
   });
-  const best = traces.best();
   const traceText =
     best === undefined
       ? undefined
-      : renderTrace(best.map(toReadableSpan), { color: useColor(out), ...(tty ? {} : { width: 120 }) });
+      : renderTrace(best.map(toReadableSpan), {
+          color: useColor(process.stdout),
+          ...(screen.tty ? {} : { width: 120 }),
+        });
   for (const line of summaryText(summary, s, traceText)) print(line);
   if (options.summaryJson !== undefined) {
     await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);

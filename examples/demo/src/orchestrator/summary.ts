@@ -183,8 +183,8 @@ export function summaryText(summary: Summary, s: Style, traceText: string | unde
   lines.push(
     '',
     `  Retries during the outage: orders made ${o.paymentCalls} payment calls (for ${o.gatewayOrders} POST /orders at the gateway);`,
-    `  payments received ${o.paymentsReceived} requests, ${perCall} per call (3 attempts would send 3): the retry budget`,
-    `  and the breaker (opened ${o.breakerOpened}×) kept retries from adding load to a dependency that was down.`,
+    `  payments received ${o.paymentsReceived} requests, ${perCall} per call (3 attempts each, unchecked by the retry budget`,
+    `  and the breaker, would have sent 3); the breaker opened ${o.breakerOpened}× during the outage.`,
     `  Payments breaker over the run: opened ${summary.breaker.opened}×, half-open ${summary.breaker.halfOpened}×,` +
       ` closed again ${summary.breaker.closed}× (states scraped: ${summary.breakerStates.join(' → ')})`,
   );
