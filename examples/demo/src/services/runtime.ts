@@ -108,7 +108,13 @@ export function startService(): Runtime {
           () => res.writeHead(500).end(),
         );
       });
-      await listen(metrics, config.metricsPort);
+      await listen(metrics, config.metricsPort).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EADDRINUSE') throw error;
+        process.stderr.write(
+          `${config.service}: port ${config.metricsPort} for /metrics is in use; pick another --metrics-port-base\n`,
+        );
+        process.exit(1);
+      });
       const shutdown = gracefulShutdown({
         ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
         drain: [...(options.drain ?? []), metrics],
