@@ -29,6 +29,7 @@ if (variant === 'keel') {
   // The instrumentations patch through require: express is required after sdk.start(), as a CommonJS
   // service (or one run with the ESM loader hook) gets it.
   express = require('express');
+  if (express.application.use.__wrapped !== true) throw new Error('otel: express was not patched');
   const { Histogram } = await import('prom-client');
   const { default: pinoHttp } = await import('pino-http');
   const histogram = new Histogram({
