@@ -41,10 +41,11 @@ export function ipcSpanForwarder(service: string): SpanProcessor {
   const flush = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (batch.length === 0 || !process.connected) return;
+    if (batch.length === 0) return;
     const message: ChildMessage = { type: 'spans', spans: batch };
     batch = [];
-    process.send?.(message);
+    // Without the orchestrator there is nobody to draw them: the spans are dropped.
+    if (process.connected) process.send?.(message);
   };
   return {
     onStart(_span: Span, _context: Context) {},
