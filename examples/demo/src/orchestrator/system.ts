@@ -37,14 +37,19 @@ export async function startSystem(options: SystemOptions): Promise<Map<ServiceNa
     options.started.push(child);
     return child;
   };
-  const [payments] = await Promise.all([
+  // All settle before a failure is reported, so every service that did start is stopped (and removes its
+  // queues) rather than killed.
+  const first = await Promise.allSettled([
     start({ service: 'payments' }),
     ...(amqpUrl === undefined ? [] : SUBSCRIBERS.map((service) => start({ service, amqpUrl }))),
   ]);
+  const failed = first.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const payments = (first[0] as PromiseFulfilledResult<Child>).value;
   const orders = await start({
     service: 'orders',
     amqpUrl,
-    paymentsUrl: `http://127.0.0.1:${payments!.port}`,
+    paymentsUrl: `http://127.0.0.1:${payments.port}`,
   });
   await start({ service: 'gateway', ordersAddress: `127.0.0.1:${orders.port}` });
   return new Map(options.started.map((child) => [child.name, child]));

@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { OrdersClient, type PlaceOrderReply, type PlaceOrderRequest } from './orders-proto.js';
 import { portOf, startService } from './runtime.js';
 
-const runtime = startService();
+const runtime = await startService();
 const { config, telemetry } = runtime;
 if (config.ordersAddress === undefined) throw new Error('gateway needs ordersAddress');
 

@@ -9,7 +9,7 @@ import { brokerNames, ROUTING_KEY } from './messaging.js';
 import { OrdersClient, type PlaceOrderReply, type PlaceOrderRequest } from './orders-proto.js';
 import { startService } from './runtime.js';
 
-const runtime = startService();
+const runtime = await startService();
 const { config, telemetry } = runtime;
 if (config.paymentsUrl === undefined) throw new Error('orders needs paymentsUrl');
 

@@ -6,7 +6,7 @@ import { keelHandler } from '@keel/http';
 import type { Phase } from '../protocol.js';
 import { listen, portOf, startService } from './runtime.js';
 
-const runtime = startService();
+const runtime = await startService();
 let phase: Phase = 'healthy';
 runtime.onPhase((next) => {
   phase = next;

@@ -24,7 +24,7 @@ export interface Runtime {
   readonly telemetry: Telemetry;
   /** Called with each phase the orchestrator announces. */
   onPhase(listener: (phase: Phase) => void): void;
-  /** Serves `/metrics`, arms the shutdown sequence and tells the orchestrator the service is up. */
+  /** Arms the shutdown sequence and tells the orchestrator the service is up. */
   ready(options: ReadyOptions): Promise<void>;
 }
 
@@ -56,11 +56,11 @@ function send(message: ChildMessage): void {
 }
 
 /**
- * Starts a service process: telemetry with quiet logs (warn and above, to stdout, which the orchestrator keeps
- * out of the terminal), finished spans forwarded to the orchestrator, and an exit as soon as the orchestrator's
- * IPC channel goes away, so no service outlives it.
+ * Starts a service process: `/metrics` on its port, telemetry with quiet logs (warn and above, to stdout,
+ * which the orchestrator keeps out of the terminal), finished spans forwarded to the orchestrator, and an
+ * exit as soon as the orchestrator's IPC channel goes away, so no service outlives it.
  */
-export function startService(): Runtime {
+export async function startService(): Promise<Runtime> {
   const raw = process.env[CONFIG_ENV];
   if (raw === undefined) throw new Error(`${CONFIG_ENV} is not set: start the demo with \`npm run demo\``);
   const config = JSON.parse(raw) as ServiceConfig;
@@ -91,6 +91,25 @@ export function startService(): Runtime {
     stop('orchestrator gone');
   });
 
+  // /metrics listens first: a port already taken stops the service before it declares anything on the broker.
+  const metrics = createServer((req, res) => {
+    if (req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    telemetry.scrape(req.headers.accept).then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await listen(metrics, config.metricsPort).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    process.stderr.write(
+      `${config.service}: port ${config.metricsPort} for /metrics is in use; pick another --metrics-port-base\n`,
+    );
+    process.exit(1);
+  });
+
   return {
     config,
     telemetry,
@@ -98,23 +117,6 @@ export function startService(): Runtime {
       phaseListeners.push(listener);
     },
     async ready(options) {
-      const metrics = createServer((req, res) => {
-        if (req.url?.split('?')[0] !== '/metrics') {
-          res.writeHead(404).end();
-          return;
-        }
-        telemetry.scrape(req.headers.accept).then(
-          ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
-          () => res.writeHead(500).end(),
-        );
-      });
-      await listen(metrics, config.metricsPort).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EADDRINUSE') throw error;
-        process.stderr.write(
-          `${config.service}: port ${config.metricsPort} for /metrics is in use; pick another --metrics-port-base\n`,
-        );
-        process.exit(1);
-      });
       const shutdown = gracefulShutdown({
         ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
         drain: [...(options.drain ?? []), metrics],

@@ -11,7 +11,7 @@ interface Order {
   quantity: number;
 }
 
-const runtime = startService();
+const runtime = await startService();
 const { config, telemetry } = runtime;
 const subscriber = config.service;
 if (config.amqpUrl === undefined) throw new Error(`${subscriber} needs amqpUrl`);
