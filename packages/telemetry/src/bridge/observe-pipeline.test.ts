@@ -7,6 +7,44 @@ import { observePipeline } from './observe-pipeline.js';
 afterEach(() => vi.useRealTimers());
 
 describe('observePipeline', () => {
+  it("makes each decision's series at 0 for the pipeline's policies, so a first event is an increase, and removes them all on dispose", async () => {
+    const core = testCore();
+    const p = pipeline('bridge-zero', { retry: { maxAttempts: 2 }, bulkhead: { maxConcurrent: 1 } });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const events = async () =>
+      [
+        ...(await core.metrics.metricsText()).body.matchAll(
+          /resilience_events_total\{pipeline="bridge-zero",policy="([^"]+)",event="([^"]+)"\} (\d+)/g,
+        ),
+      ]
+        .map(([, policy, event, value]) => `${policy}/${event}=${value}`)
+        .sort();
+    expect(await events()).toEqual(
+      [
+        'bulkhead/queued=0',
+        'bulkhead/reject=0',
+        'circuit-breaker/break=0',
+        'circuit-breaker/half-open=0',
+        'circuit-breaker/isolate=0',
+        'circuit-breaker/reject=0',
+        'circuit-breaker/reset=0',
+        'pipeline/failure=0',
+        'pipeline/success=0',
+        'pipeline/timeout=0',
+        'retry/budget-exhausted=0',
+        'retry/give-up=0',
+        'retry/retry=0',
+        'timeout/timeout=0',
+        'total-timeout/timeout=0',
+      ].sort(),
+    );
+    await p.execute(async () => 'ok');
+    expect(await events()).toContain('pipeline/success=1');
+    stop();
+    p.dispose();
+    expect((await core.metrics.metricsText()).body).not.toMatch(/pipeline="bridge-zero"/);
+  });
+
   it('puts each retry and the give-up on the active span, counts them, and logs them at info', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();

@@ -1,4 +1,4 @@
-import type { Disposer, Pipeline, ResilienceEvent } from '@keel/resilience';
+import type { Disposer, Pipeline, PolicyName, ResilienceEvent } from '@keel/resilience';
 import { type Attributes, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { KeelMetrics } from '../metrics/index.js';
@@ -22,6 +22,21 @@ const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
   isolate: 'warn',
   reject: 'debug',
   fallback: 'info',
+};
+
+// The decisions each policy can report: their `resilience_events_total` series are made at 0 when a
+// pipeline is observed, so the first retry, break or rejection shows in `rate()`/`increase()` (Prometheus
+// sees a series born at 1 as no increase at all) and a dashboard panel has a series before anything went
+// wrong. `pipeline` is the call as a whole, present in every pipeline.
+const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'][]>> = {
+  pipeline: ['success', 'failure', 'timeout'],
+  'rate-limit': ['reject'],
+  'total-timeout': ['timeout'],
+  retry: ['retry', 'give-up', 'budget-exhausted'],
+  'circuit-breaker': ['break', 'half-open', 'reset', 'isolate', 'reject'],
+  bulkhead: ['reject', 'queued'],
+  timeout: ['timeout'],
+  fallback: ['fallback'],
 };
 
 // Span events read as the decision: `retry`, `timeout`, `circuit.break`, `bulkhead.reject`…
@@ -53,6 +68,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
   // Held weakly, like the subscription (which lives on the pipeline's own emitter): a pipeline dropped
   // without dispose() is collected, and its gauge series go with it.
   const removeGauges = metrics.addPipelineGauges(pipeline, { weakly: true });
+  const removeCounts = countEvents(pipeline, metrics);
   // A dependency that needs retries is news at the default level, but one line per retried call would
   // flood it: the first retry of a call is logged at info at most once a second per pipeline, and the
   // first retries logged at debug meanwhile are counted in that line (`retries_at_debug`).
@@ -78,6 +94,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
       return;
     }
     metrics.resilienceEvents.increment({ pipeline: event.pipeline, policy: event.policy, event: event.kind });
+    removeCounts.seen(event);
     if (event.kind === 'success' || event.kind === 'failure') return;
     span?.addEvent(spanEventName(event), attributesOf(event));
     const level = event.kind === 'retry' ? retryLevel(event) : LOG_LEVEL[event.kind];
@@ -106,5 +123,73 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
   return () => {
     unsubscribe();
     removeGauges();
+    removeCounts();
   };
+}
+
+type Counted = { policy: PolicyName; event: ResilienceEvent['kind'] };
+
+// A pipeline collected without dispose() (held weakly, like its gauges) takes its event series with it.
+const collected = new FinalizationRegistry<() => void>((remove) => remove());
+
+// Per registry, which observation owns a pipeline name's series: a pipeline dropped without dispose() may
+// be collected after a new one took its name, and must not remove the series the new one now records.
+const owners = new WeakMap<KeelMetrics['resilienceEvents'], Map<string, object>>();
+
+/**
+ * Makes the pipeline's event series at 0 and returns what removes every series of it (its events, those
+ * made here and any other it recorded, and its attempt durations), called on dispose or once the pipeline
+ * is collected. Its place under the series
+ * cap is freed with it, so pipelines made and disposed over and over do not fill the cap.
+ */
+function countEvents(
+  pipeline: Pipeline,
+  metrics: KeelMetrics,
+): (() => void) & { seen(event: ResilienceEvent): void } {
+  const name = pipeline.name;
+  const counted: Counted[] = [];
+  // policy → events with a series: a lookup per event, no string built on the hot path.
+  const known = new Map<PolicyName, Set<ResilienceEvent['kind']>>();
+  const add = (policy: PolicyName, event: ResilienceEvent['kind']): void => {
+    let events = known.get(policy);
+    if (events === undefined) {
+      events = new Set();
+      known.set(policy, events);
+    }
+    if (events.has(event)) return;
+    events.add(event);
+    counted.push({ policy, event });
+  };
+  const policies = new Set<PolicyName>(['pipeline', ...pipeline.policies.map((p) => p.name)]);
+  for (const policy of policies) {
+    for (const event of POLICY_EVENTS[policy]) {
+      add(policy, event);
+      metrics.resilienceEvents.initialize({ pipeline: name, policy, event });
+    }
+  }
+  const token = {};
+  let owned = owners.get(metrics.resilienceEvents);
+  if (owned === undefined) {
+    owned = new Map();
+    owners.set(metrics.resilienceEvents, owned);
+  }
+  owned.set(name, token);
+  // Holds `counted` and `metrics`, never the pipeline.
+  const removeAll = (): void => {
+    if (owned.get(name) !== token) return;
+    owned.delete(name);
+    for (const { policy, event } of counted)
+      metrics.resilienceEvents.remove({ pipeline: name, policy, event });
+    for (const outcome of ['success', 'failure'])
+      metrics.resilienceAttemptDuration.remove({ pipeline: name, outcome });
+  };
+  collected.register(pipeline, removeAll, token);
+  const remove = (() => {
+    collected.unregister(token);
+    removeAll();
+  }) as (() => void) & { seen(event: ResilienceEvent): void };
+  remove.seen = (event) => {
+    if (known.get(event.policy)?.has(event.kind) !== true) add(event.policy, event.kind);
+  };
+  return remove;
 }

@@ -12,8 +12,10 @@ import { pipeline } from '@keel/resilience';
 import { livePipelines } from '@keel/resilience/adapter';
 import { startTelemetry } from '@keel/telemetry';
 const telemetry = startTelemetry({ serviceName: 'weak', logger: pino({ enabled: false }), spanProcessors: [], traceStore: false, processMetrics: false });
+// Finalizers run in later tasks, after the collection that found their objects: a few rounds of both, as
+// each pipeline now has two (its gauges and its event series) and a loaded machine may run them late.
 const settle = async () => {
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 8; i++) {
     await new Promise((resolve) => setTimeout(resolve, 5));
     gc();
   }

@@ -17,6 +17,8 @@ export interface DurationHistogram<L extends string> {
    * @example metrics.httpServerDuration.record({ http_request_method: 'GET', http_route: '/users/:id' }, 0.042, traceId)
    */
   record(labels: LabelInput<L>, seconds: number, traceId?: string): void;
+  /** Removes the series from the registry and frees its place under the series cap. */
+  remove(labels: LabelInput<L>): void;
 }
 
 interface ObserveArgument {
@@ -56,6 +58,10 @@ export function durationHistogram<L extends string>(
         exemplarLabels: exemplarFor(traceId),
       };
       histogram.observe(argument as ObserveDataWithExemplar<string>);
+    },
+    remove(labels) {
+      const bound = guard.release(labels);
+      if (bound !== undefined) histogram.remove(bound);
     },
   };
 }

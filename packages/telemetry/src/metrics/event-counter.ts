@@ -9,6 +9,14 @@ export interface EventCounter<L extends string> {
   readonly labelNames: readonly L[];
   /** Counts one event; pass `traceId` only for sampled traces, so the exemplar links to a stored trace. */
   increment(labels: LabelInput<L>, traceId?: string): void;
+  /**
+   * Makes the series at 0 if it does not exist, so its first event shows as an increase to `rate()` and
+   * `increase()` (a series born at 1 hides that first event from them). Skipped, uncounted, when the
+   * metric is at its series cap: a series made ahead of need never takes the overflow series.
+   */
+  initialize(labels: LabelInput<L>): void;
+  /** Removes the series from the registry and frees its place under the series cap. */
+  remove(labels: LabelInput<L>): void;
 }
 
 interface IncrementArgument {
@@ -45,6 +53,16 @@ export function eventCounter<L extends string>(
         exemplarLabels: exemplarFor(traceId),
       };
       counter.inc(argument as IncreaseDataWithExemplar<string>);
+    },
+    initialize(labels) {
+      const bound = guard.ifRoom(labels);
+      if (bound === undefined) return;
+      const argument: IncrementArgument = { labels: bound, value: 0, exemplarLabels: undefined };
+      counter.inc(argument as IncreaseDataWithExemplar<string>);
+    },
+    remove(labels) {
+      const bound = guard.release(labels);
+      if (bound !== undefined) counter.remove(bound);
     },
   };
 }

@@ -7,7 +7,16 @@ export type LabelInput<L extends string> = { readonly [K in L]?: string | number
 export type BoundLabels = Record<string, string>;
 
 /** Maps caller labels to a bounded series; returns the overflow series once the cap is reached. */
-export type SeriesGuard<L extends string> = (input: LabelInput<L>) => BoundLabels;
+export interface SeriesGuard<L extends string> {
+  (input: LabelInput<L>): BoundLabels;
+  /**
+   * Forgets the series of `input`, freeing its place under the cap: returns its bound labels (for the
+   * metric's own `remove`), or undefined when it was never made.
+   */
+  release(input: LabelInput<L>): BoundLabels | undefined;
+  /** The series of `input` if it exists or fits under the cap; undefined (and no overflow) otherwise. */
+  ifRoom(input: LabelInput<L>): BoundLabels | undefined;
+}
 
 // Sanitised values cannot contain control characters, so these cannot collide with a value.
 const SEPARATOR = '\u0001';
@@ -62,15 +71,35 @@ export function seriesGuard<L extends string>(
     node.set(last < 0 ? undefined : input[labelNames[last]!], labels);
   }
 
-  return function guard(input) {
+  const guard = function guard(input: LabelInput<L>): BoundLabels {
     const hit = lookup(input);
     if (hit !== undefined) return hit;
     const labels = keyed(input);
     if (labels !== overflow) remember(input, labels);
     return labels;
+  } as SeriesGuard<L>;
+  guard.ifRoom = (input) => {
+    const hit = lookup(input);
+    if (hit !== undefined) return hit;
+    const key = keyOf(input);
+    if (!series.has(key) && series.size >= limit) return undefined;
+    return guard(input);
   };
+  guard.release = (input) => {
+    const key = keyOf(input);
+    const labels = series.get(key);
+    if (labels === undefined) return undefined;
+    series.delete(key);
+    // The index is a cache of raw values → series, and several raw values may lead to this one: dropped
+    // whole (releases are rare: a pipeline disposed), it refills as series are recorded again.
+    index.clear();
+    indexed = 0;
+    return labels;
+  };
+  return guard;
 
-  function keyed(input: LabelInput<L>): BoundLabels {
+  /** The series key of `input`; leaves its sanitised values in `scratch`. */
+  function keyOf(input: LabelInput<L>): string {
     let key = '';
     for (let i = 0; i < labelNames.length; i++) {
       const raw = input[labelNames[i]!];
@@ -78,6 +107,11 @@ export function seriesGuard<L extends string>(
       scratch[i] = value;
       key += (value ?? ABSENT) + SEPARATOR;
     }
+    return key;
+  }
+
+  function keyed(input: LabelInput<L>): BoundLabels {
+    const key = keyOf(input);
     const known = series.get(key);
     if (known !== undefined) return known;
     if (series.size >= limit) {
