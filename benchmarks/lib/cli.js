@@ -25,12 +25,12 @@ export const flag = (name) => process.argv.includes(`--${name}`);
  * The rounds of a load benchmark (express-server.js, telemetry-server.js, http-client.js), from
  * `--rounds`, `--duration` (s per contender and round) and `--warmup` (s per contender). Many short
  * rounds by default: this machine's speed drifts in bursts of seconds, and a long slice can land a
- * burst on one contender. `--quick` (what `npm run bench` runs): 3 rounds of 1 s after 1 s of warm-up.
+ * burst on one contender. `--quick` (what `npm run bench` runs): 4 rounds of 1 s after 1 s of warm-up.
  */
 export function loadRounds() {
   const quick = flag('quick');
   return {
-    rounds: Number(option('rounds', quick ? 3 : 10)),
+    rounds: Number(option('rounds', quick ? 4 : 10)),
     seconds: Number(option('duration', quick ? 1 : 2)),
     warmup: Number(option('warmup', quick ? 1 : 3)),
   };
