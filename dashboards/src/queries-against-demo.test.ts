@@ -184,12 +184,17 @@ describe.skipIf(missing.length > 0)(
 
     // The demo degrades payments, then takes it down, and limits GET /catalog at the gateway: the
     // Resilience panels must show that, not merely exist. Peaks, not values at one instant, so the test does not depend on phase timing.
-    // Budget-exhausted retries are left out: the budget drains in one burst, and a counter series that
-    // first appears already at its total shows no increase to rate() (prom-client exports a labelled
-    // series only from its first increment).
+    // Budget-exhausted retries count too: their series exists at 0 from the pipeline's start, so even the
+    // one burst in which the budget drains is an increase rate() sees.
     it.each([
       { panel: 'Circuit breakers › Breaker state', refId: 'A', least: 2, what: 'the breaker open (2)' },
       { panel: 'Retries › First attempts vs retries / s', refId: 'B', least: 0.1, what: 'retries' },
+      {
+        panel: 'Retries › Budget-exhausted retries / s',
+        refId: 'A',
+        least: 0.01,
+        what: 'retries the budget refused',
+      },
       {
         panel: 'Rejections, timeouts and outcomes › Rejections by reason / s',
         refId: 'A',

@@ -8,10 +8,16 @@ describe('the demo command line', () => {
       follow: false,
       rate: 30,
       metricsPortBase: undefined,
+      metricsHost: '127.0.0.1',
       targetsFile: undefined,
       summaryJson: undefined,
       help: false,
     });
+  });
+
+  it('takes an IP address for the /metrics listeners', () => {
+    expect(parseOptions(['--metrics-host', '0.0.0.0']).metricsHost).toBe('0.0.0.0');
+    expect(parseOptions(['--metrics-host', '::']).metricsHost).toBe('::');
   });
 
   it.each([
@@ -22,6 +28,10 @@ describe('the demo command line', () => {
       '--metrics-port-base must be an integer from 1024 to 65531, received "65535"',
     ],
     [['--targets-file', ''], '--targets-file needs a value'],
+    [
+      ['--metrics-host', 'localhost'],
+      '--metrics-host must be an IP address such as 127.0.0.1 or 0.0.0.0, received "localhost"',
+    ],
     [['--colour'], "Unknown option '--colour'"],
   ])('refuses %j naming the flag and the value', (argv, message) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);

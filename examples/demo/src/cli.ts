@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 
 /** The demo's command line, validated. */
@@ -9,6 +10,8 @@ export interface DemoOptions {
   readonly rate: number;
   /** First of five consecutive ports for the services' /metrics listeners; undefined picks free ones. */
   readonly metricsPortBase: number | undefined;
+  /** Address the five /metrics listeners bind to. */
+  readonly metricsHost: string;
   readonly targetsFile: string | undefined;
   readonly summaryJson: string | undefined;
   readonly help: boolean;
@@ -24,6 +27,8 @@ Options:
   --follow                  run until Ctrl-C, cycling through the phases
   --rate <n>                requests per second sent to the gateway (default 30)
   --metrics-port-base <n>   serve the five /metrics endpoints on ports n..n+4 instead of free ones
+  --metrics-host <ip>       address the /metrics endpoints listen on (default 127.0.0.1; 0.0.0.0 lets a
+                            Prometheus in Docker reach them, and anyone else on your network)
   --targets-file <path>     write the services' /metrics addresses as Prometheus file_sd JSON
   --summary-json <path>     also write the summary as JSON
   --help                    show this help
@@ -48,6 +53,14 @@ function integer(flag: string, raw: string | undefined, min: number, max: number
   return value;
 }
 
+function address(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (isIP(raw) === 0) {
+    throw new UsageError(`--${flag} must be an IP address such as 127.0.0.1 or 0.0.0.0, received "${raw}"`);
+  }
+  return raw;
+}
+
 /** Parses and checks the arguments; throws a `UsageError` naming the flag and the value received. */
 export function parseOptions(argv: readonly string[]): DemoOptions {
   let values: Record<string, string | boolean | undefined>;
@@ -59,6 +72,7 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
         follow: { type: 'boolean' },
         rate: { type: 'string' },
         'metrics-port-base': { type: 'string' },
+        'metrics-host': { type: 'string' },
         'targets-file': { type: 'string' },
         'summary-json': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -79,6 +93,7 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
     follow: values.follow === true,
     rate: integer('rate', text('rate'), 1, 1_000) ?? 30,
     metricsPortBase: integer('metrics-port-base', text('metrics-port-base'), 1_024, 65_531),
+    metricsHost: address('metrics-host', text('metrics-host')) ?? '127.0.0.1',
     targetsFile: text('targets-file'),
     summaryJson: text('summary-json'),
     help: values.help === true,

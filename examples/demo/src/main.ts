@@ -11,7 +11,7 @@ import { startLoad } from './orchestrator/load.js';
 import { Monitor } from './orchestrator/monitor.js';
 import { PHASES, phaseStarts } from './orchestrator/phases.js';
 import { messageCounts, SUBSCRIBERS } from './orchestrator/readings.js';
-import { scrapeAll } from './orchestrator/scrape.js';
+import { hostPort, reachableHost, scrapeAll } from './orchestrator/scrape.js';
 import { Screen } from './orchestrator/screen.js';
 import { style, useColor } from './orchestrator/style.js';
 import { buildSummary, summaryText } from './orchestrator/summary.js';
@@ -141,6 +141,7 @@ async function main(): Promise<number> {
       run,
       amqpUrl: messaging ? amqpUrl : undefined,
       metricsPortBase: options.metricsPortBase,
+      metricsHost: options.metricsHost,
       started: children,
       onSpans: (spans) => traces.add(spans),
       onExit(child, code) {
@@ -156,10 +157,11 @@ async function main(): Promise<number> {
     return 1;
   }
   const ordered = services.map((name) => byName.get(name)!);
+  const scrapeHost = reachableHost(options.metricsHost);
   const metricsPorts = Object.fromEntries(ordered.map((c) => [c.name, c.metricsPort]));
   if (options.targetsFile !== undefined) {
     const targets = ordered.map((c) => ({
-      targets: [`127.0.0.1:${c.metricsPort}`],
+      targets: [hostPort(scrapeHost, c.metricsPort)],
       labels: { service: c.name },
     }));
     await writeFile(options.targetsFile, `${JSON.stringify(targets, null, 2)}\n`);
@@ -192,7 +194,7 @@ async function main(): Promise<number> {
   let phase: Phase = 'healthy';
   const payments = byName.get('payments')!;
   payments.send({ type: 'phase', phase });
-  const targets = ordered.map((c) => ({ name: c.name, metricsPort: c.metricsPort }));
+  const targets = ordered.map((c) => ({ name: c.name, metricsPort: c.metricsPort, host: scrapeHost }));
   const first = await scrapeAll(targets);
   const load = startLoad(gatewayUrl, options.rate, phase);
   stopLoad = () => void load.stop();

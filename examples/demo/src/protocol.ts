@@ -13,6 +13,8 @@ export interface ServiceConfig {
   readonly run: string;
   /** Port of the `/metrics` listener; 0 picks a free one. */
   readonly metricsPort: number;
+  /** Address the `/metrics` listener binds to. */
+  readonly metricsHost: string;
   /** The broker, or undefined when the messaging leg is skipped. */
   readonly amqpUrl?: string | undefined;
   /** Base URL of payments (orders only). */

@@ -17,6 +17,7 @@ export interface SystemOptions {
   /** The broker, or undefined to run gateway, orders and payments alone. */
   readonly amqpUrl: string | undefined;
   readonly metricsPortBase: number | undefined;
+  readonly metricsHost: string;
   readonly onSpans: (spans: readonly SpanRecord[]) => void;
   readonly onExit: (child: Child, code: number | string) => void;
   /** Receives each service as soon as it is up (to stop it if a later one fails). */
@@ -30,10 +31,15 @@ export interface SystemOptions {
  */
 export async function startSystem(options: SystemOptions): Promise<Map<ServiceName, Child>> {
   const { run, amqpUrl } = options;
-  const start = async (config: Omit<ServiceConfig, 'run' | 'metricsPort'>): Promise<Child> => {
+  const start = async (
+    config: Omit<ServiceConfig, 'run' | 'metricsPort' | 'metricsHost'>,
+  ): Promise<Child> => {
     const metricsPort =
       options.metricsPortBase === undefined ? 0 : options.metricsPortBase + PORT_OFFSET[config.service];
-    const child = await forkService({ ...config, run, metricsPort }, options);
+    const child = await forkService(
+      { ...config, run, metricsPort, metricsHost: options.metricsHost },
+      options,
+    );
     options.started.push(child);
     return child;
   };

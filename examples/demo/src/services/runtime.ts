@@ -41,10 +41,10 @@ export function portOf(server: Server): number {
   return (server.address() as AddressInfo).port;
 }
 
-export function listen(server: Server, port: number): Promise<void> {
+export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -102,7 +102,7 @@ export async function startService(): Promise<Runtime> {
       () => res.writeHead(500).end(),
     );
   });
-  await listen(metrics, config.metricsPort).catch((error: NodeJS.ErrnoException) => {
+  await listen(metrics, config.metricsPort, config.metricsHost).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EADDRINUSE') throw error;
     process.stderr.write(
       `${config.service}: port ${config.metricsPort} for /metrics is in use; pick another --metrics-port-base\n`,
