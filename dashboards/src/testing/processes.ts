@@ -1,19 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
 
-/** The absolute path of `command` on PATH, or `undefined`. */
-export function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
+export { onPath } from '../../../packages/telemetry/src/testing/on-path.js';
 
 /** A loopback port nobody listens on at the moment of asking. */
 export function freePort(): Promise<number> {

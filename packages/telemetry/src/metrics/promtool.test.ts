@@ -1,22 +1,10 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { onPath } from '../testing/on-path.js';
 import { createMetrics } from './create-metrics.js';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
 
 const promtool = onPath('promtool');
 const missing = promtool === undefined;
