@@ -1,6 +1,7 @@
 import {
   type BulkheadOptions,
   type CircuitBreakerOptions,
+  type HedgeOptions,
   type Pipeline,
   type PipelineOptions,
   pipeline,
@@ -48,6 +49,8 @@ export interface HttpClientOptions {
   rateLimit?: RateLimitOptions | false;
   /** Answers a failed call (not a cancelled one) instead of the error. @default none */
   fallback?: HttpFallback;
+  /** Hedging: another attempt in parallel after a delay, for replayable calls only. @default false */
+  hedge?: HedgeOptions | false;
   /** A pipeline of your own instead of the options above (you own its classification then). */
   pipeline?: Pipeline;
   /** Throw an `HttpStatusError` for a final non-2xx response instead of returning it. @default false */

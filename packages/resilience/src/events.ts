@@ -9,7 +9,8 @@ export type PolicyName =
   | 'circuit-breaker'
   | 'bulkhead'
   | 'timeout'
-  | 'fallback';
+  | 'fallback'
+  | 'hedge';
 
 /** What every event carries. */
 interface EventBase<K extends string, P extends PolicyName> {
@@ -49,11 +50,23 @@ export interface GiveUpEvent extends EventBase<'give-up', 'retry'> {
   readonly delayMs?: number;
 }
 
-/** The retry budget refused a retry. */
-export interface BudgetExhaustedEvent extends EventBase<'budget-exhausted', 'retry'>, NoDelay {
-  /** The last attempt's failure; absent when a result was retried. */
+/** The retry budget refused a retry (`retry`) or a hedged attempt (`hedge`). */
+export interface BudgetExhaustedEvent extends EventBase<'budget-exhausted', 'retry' | 'hedge'>, NoDelay {
+  /** The last attempt's failure; absent when a result was retried, and for a refused hedge. */
   readonly error?: unknown;
 }
+
+/** The hedge started another attempt in parallel (`attempt` is its number) after `delayMs` without an answer. */
+export interface HedgeEvent extends EventBase<'hedge', 'hedge'>, NoError {
+  /** How long the hedge waited, since the previous attempt started, before starting this one, in ms. */
+  readonly delayMs: number;
+}
+
+/**
+ * A hedged call was answered: `attempt` is the number of the attempt whose result won (the first one when
+ * the hedges were wasted), `durationS` the time from the first attempt's start. Only when a hedge started.
+ */
+export interface HedgeWonEvent extends EventBase<'hedge-won', 'hedge'>, NoError, NoDelay {}
 
 /** An attempt (`timeout`), the call (`total-timeout`) or the inherited deadline (`pipeline`) ran out. */
 export interface TimeoutEvent
@@ -118,6 +131,8 @@ export type ResilienceEvent =
   | RetryEvent
   | GiveUpEvent
   | BudgetExhaustedEvent
+  | HedgeEvent
+  | HedgeWonEvent
   | TimeoutEvent
   | BreakEvent
   | CircuitEvent

@@ -34,6 +34,8 @@ export type {
   FailureEvent,
   FallbackEvent,
   GiveUpEvent,
+  HedgeEvent,
+  HedgeWonEvent,
   PolicyName,
   QueuedEvent,
   RejectEvent,
@@ -46,6 +48,12 @@ export type {
   TimeoutEvent,
 } from './events.js';
 export { type FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
+export {
+  type HedgeDelayOptions,
+  type HedgeOptions,
+  type HedgePolicy,
+  hedge,
+} from './hedge.js';
 export type { ExecuteContext } from './internal/scope.js';
 export {
   type ExecuteOptions,

@@ -6,6 +6,7 @@ import { getDeadline, setDeadline } from './deadline.js';
 import { CancelledError, TimeoutError } from './errors.js';
 import { type Disposer, EventChannel, type ResilienceListener } from './events.js';
 import type { FallbackValue } from './fallback.js';
+import type { HedgeOptions } from './hedge.js';
 import { attemptPlan } from './internal/attempt.js';
 import { now } from './internal/clock.js';
 import { ensureContextManager } from './internal/context-manager.js';
@@ -25,7 +26,7 @@ import type { TimeoutPolicy } from './timeout.js';
 
 /**
  * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
- * off. Order, outer to inner: fallback → rate limit → total timeout → retry → circuit breaker →
+ * off. Order, outer to inner: fallback → rate limit → total timeout → retry → hedge → circuit breaker →
  * bulkhead → attempt timeout → your function.
  */
 export interface PipelineOptions {
@@ -43,6 +44,11 @@ export interface PipelineOptions {
   rateLimit?: RateLimitOptions | false;
   /** A value, or a function of the error, that answers for a failed call. @default none */
   fallback?: FallbackValue;
+  /**
+   * Hedging for idempotent calls with a long tail: another attempt in parallel after a delay. It draws on
+   * the retry's budget. @default false
+   */
+  hedge?: HedgeOptions | false;
 }
 
 /** Options of one `execute` call. */
@@ -116,11 +122,13 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   const breaker = find<CircuitBreakerPolicy>('circuit-breaker');
   const limiter = find<BulkheadPolicy>('bulkhead');
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
-  // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused.
-  const chain: (scope: Scope) => Promise<unknown> = custom ? link(policies, invoke) : invoke;
+  // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused, unless it
+  // hedges: parallel attempts of one call run through the policies' own `run`.
+  const fused = !custom && find('hedge') === undefined;
+  const chain: (scope: Scope) => Promise<unknown> = fused ? invoke : link(policies, invoke);
   let launch: ((call: StandardCall) => void) | undefined;
   let totalMs: number | undefined;
-  if (!custom) {
+  if (fused) {
     // The standard order runs fused: the total timeout is the call's own deadline, and breaker,
     // bulkhead and attempt timeout settle in one step per attempt.
     totalMs = find<TimeoutPolicy>('total-timeout')?.ms;

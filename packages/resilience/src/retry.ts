@@ -174,7 +174,9 @@ export function retry(options: RetryOptions = {}, owner = 'retry'): RetryPolicy 
     const call = scope.call;
     const cursor: BackoffCursor = { delays: undefined };
     for (let attempt = 1; ; attempt++) {
-      call.attemptNumber = attempt;
+      // `attempt` counts this policy's attempts (for maxAttempts); the call's number counts every attempt
+      // started, so one after a hedged round continues past the hedges' numbers.
+      call.attemptNumber = attempt === 1 ? 1 : call.attemptNumber + 1;
       let failed = false;
       let error: unknown;
       let result: unknown;

@@ -38,7 +38,7 @@ class Race implements AbortListener {
 function expire(race: Race, budget: number, bound: TimeoutError['scope'], policy: TimeoutPolicy): void {
   // Built only on expiry: capturing a stack on every call would cost more than the rest of the pipeline.
   const error = new TimeoutError(budget, bound, race.scope.call.pipeline);
-  race.scope.call.emit(policy.name, 'timeout', budget / 1000, error);
+  race.scope.call.emit(policy.name, 'timeout', budget / 1000, error, undefined, race.scope.attempt);
   race.scope.abort(error); // aborts the signal, the children, then rejects through Race.onAbort
 }
 

@@ -20,10 +20,11 @@ async function invokeObserved(scope: Scope): Promise<unknown> {
   const start = now();
   try {
     const value = await invokeFn(scope);
-    call.emit('pipeline', 'attempt', (now() - start) / 1000);
+    call.emit('pipeline', 'attempt', (now() - start) / 1000, undefined, undefined, scope.attempt);
     return value;
   } catch (error) {
-    call.emit('pipeline', 'attempt', (now() - start) / 1000, error ?? new Error('undefined rejection'));
+    const failure = error ?? new Error('undefined rejection');
+    call.emit('pipeline', 'attempt', (now() - start) / 1000, failure, undefined, scope.attempt);
     throw error;
   }
 }

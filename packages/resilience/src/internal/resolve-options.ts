@@ -1,12 +1,20 @@
 import { type BulkheadOptions, bulkhead } from '../bulkhead.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker.js';
 import { fallback } from '../fallback.js';
+import { type HedgeOptions, hedge } from '../hedge.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Policy } from '../policy.js';
 import { type RateLimitOptions, rateLimit } from '../rate-limit.js';
-import { type RetryOptions, retry } from '../retry.js';
+import { type RetryOptions, type RetryPolicy, retry } from '../retry.js';
 import { timeout, totalTimeout } from '../timeout.js';
-import { checkKeys, checkObject, MAX_MS, optionalNumber, optionOutOfRange } from './validate.js';
+import {
+  checkKeys,
+  checkObject,
+  isPlainObject,
+  MAX_MS,
+  optionalNumber,
+  optionOutOfRange,
+} from './validate.js';
 
 /** The keys of the standard pipeline's options (`PipelineOptions`), for wrappers that accept them too. */
 export const PIPELINE_OPTION_KEYS = [
@@ -17,11 +25,12 @@ export const PIPELINE_OPTION_KEYS = [
   'bulkhead',
   'rateLimit',
   'fallback',
+  'hedge',
 ] as const;
 
 /**
  * The policies of the standard pipeline, outer to inner: fallback → rate limit → total timeout → retry →
- * circuit breaker → bulkhead → attempt timeout; with the defaults of DESIGN §4, adapted to what was set
+ * hedge → circuit breaker → bulkhead → attempt timeout; with the defaults of DESIGN §4, adapted to what was set
  * (a short totalTimeout shortens the default attempt timeout, a long timeout lengthens the default
  * totalTimeout). Throws naming the option when a value or a combination is out of range.
  */
@@ -50,11 +59,22 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
     );
   }
   if (totalMs !== undefined) policies.push(totalTimeout(totalMs));
+  let retryPolicy: RetryPolicy | undefined;
   if (!off(options.retry)) {
+    retryPolicy = retry(
+      checkObject(owner, 'retry', options.retry === undefined ? {} : options.retry) as RetryOptions,
+      owner,
+    );
+    policies.push(retryPolicy);
+  }
+  if (options.hedge !== undefined && !off(options.hedge)) {
     policies.push(
-      retry(
-        checkObject(owner, 'retry', options.retry === undefined ? {} : options.retry) as RetryOptions,
+      hedgeOf(
         owner,
+        checkObject(owner, 'hedge', options.hedge) as HedgeOptions,
+        options,
+        retryPolicy,
+        attemptMs,
       ),
     );
   }
@@ -87,4 +107,33 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
   }
   if (attemptMs !== undefined) policies.push(timeout(attemptMs));
   return policies;
+}
+
+/**
+ * The pipeline's hedge: it draws on the retry's budget (the retry credits it) unless given one, and takes
+ * as acceptable what the retry would not retry. Each hedged attempt passes the breaker, the bulkhead and
+ * its own attempt timeout, so a delay of at least `timeout` could never hedge anything.
+ */
+function hedgeOf(
+  owner: string,
+  given: HedgeOptions,
+  options: PipelineOptions,
+  retryPolicy: RetryPolicy | undefined,
+  attemptMs: number | undefined,
+): Policy {
+  const retryOn = isPlainObject(options.retry) ? (options.retry as RetryOptions).retryOn : undefined;
+  const shared: HedgeOptions = {
+    ...given,
+    ...(given.budget === undefined && retryPolicy !== undefined
+      ? { budget: retryPolicy.budget ?? false }
+      : {}),
+    ...(given.accept === undefined && typeof retryOn === 'function'
+      ? { accept: (result: unknown) => !retryOn({ ok: true, result }) }
+      : {}),
+  };
+  const policy = hedge(shared, owner);
+  if (attemptMs !== undefined && given.delay === undefined && policy.delayMs >= attemptMs) {
+    optionOutOfRange(owner, 'hedge.delayMs', `less than timeout (${attemptMs} ms)`, policy.delayMs);
+  }
+  return policy;
 }

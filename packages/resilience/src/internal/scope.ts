@@ -47,8 +47,9 @@ export class Scope implements AbortListener, ExecuteContext {
     if (parent !== undefined) parent.listen(this);
   }
 
+  // A hedged attempt's scope has a number of its own; the scopes inside it (its timeout's) inherit it.
   get attempt(): number {
-    return this.call.attemptNumber;
+    return this.parent === undefined ? this.call.attemptNumber : this.parent.attempt;
   }
 
   get signal(): AbortSignal {
@@ -110,6 +111,7 @@ export class Call extends Scope {
   idempotent = true;
   /** The timer of the call's own deadline, if any. */
   timer: NodeJS.Timeout | undefined = undefined;
+  /** The number of the latest attempt started, from 1 (hedged attempts count too). */
   attemptNumber = 1;
   /** How many times the user's function was called, so a policy can tell whether an attempt reached it. */
   invocations = 0;
@@ -139,10 +141,10 @@ export class Call extends Scope {
     durationS: number,
     error?: unknown,
     delayMs?: number,
+    attempt: number = this.attemptNumber,
   ): void {
     if (!this.events.active) return;
     const pipeline = this.pipeline;
-    const attempt = this.attemptNumber;
     // The policies pass the fields their kind of event has (see `ResilienceEvent`); this builds it.
     // The success path's events (an attempt, the call) carry neither: one literal, no spread temporaries.
     if (error === undefined && delayMs === undefined) {

@@ -79,6 +79,41 @@ describe('observePipeline', () => {
     p.dispose();
   });
 
+  it('puts hedges and the winning attempt on the span and counts them from 0', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const core = testCore();
+    const p = pipeline('bridge-hedge', { timeout: 1_000, hedge: { delayMs: 100 }, circuitBreaker: false });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const text = async () => (await core.metrics.metricsText()).body;
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-hedge",policy="hedge",event="hedge-won"\} 0/,
+    );
+    const span = core.tracer.startSpan('parent');
+    const call = context.with(trace.setSpan(context.active(), span), () =>
+      p.execute(({ attempt }) =>
+        attempt === 1 ? new Promise(() => {}) : new Promise((resolve) => setTimeout(resolve, 10, 'fast')),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(110);
+    expect(await call).toBe('fast');
+    vi.useRealTimers();
+    span.end();
+    const [parent] = await core.finished();
+    expect(parent?.events.map((e) => [e.name, e.attributes?.['keel.attempt']])).toEqual([
+      ['hedge', 2],
+      ['hedge-won', 2],
+    ]);
+    expect(parent?.events[0]?.attributes).toMatchObject({ 'keel.policy': 'hedge', 'keel.delay_ms': 100 });
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-hedge",policy="hedge",event="hedge"\} 1/,
+    );
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-hedge",policy="hedge",event="budget-exhausted"\} 0/,
+    );
+    stop();
+    p.dispose();
+  });
+
   it('logs the first retry of a call at info at most once a second, counting the others at debug', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();

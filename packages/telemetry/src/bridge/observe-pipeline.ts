@@ -22,6 +22,8 @@ const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
   isolate: 'warn',
   reject: 'debug',
   fallback: 'info',
+  hedge: 'debug',
+  'hedge-won': 'debug',
 };
 
 // The decisions each policy can report: their `resilience_events_total` series are made at 0 when a
@@ -37,6 +39,7 @@ const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'
   bulkhead: ['reject', 'queued'],
   timeout: ['timeout'],
   fallback: ['fallback'],
+  hedge: ['hedge', 'hedge-won', 'budget-exhausted'],
 };
 
 // Span events read as the decision: `retry`, `timeout`, `circuit.break`, `bulkhead.reject`…
