@@ -1,5 +1,6 @@
 import {
   type BulkheadOptions,
+  type ChaosOptions,
   type CircuitBreakerOptions,
   type HedgeOptions,
   type Pipeline,
@@ -51,6 +52,8 @@ export interface HttpClientOptions {
   fallback?: HttpFallback;
   /** Hedging: another attempt in parallel after a delay, for replayable calls only. @default false */
   hedge?: HedgeOptions | false;
+  /** Fault injection for tests and game days (see `chaos` in @keel/resilience). @default false */
+  chaos?: ChaosOptions | false;
   /** A pipeline of your own instead of the options above (you own its classification then). */
   pipeline?: Pipeline;
   /** Throw an `HttpStatusError` for a final non-2xx response instead of returning it. @default false */

@@ -10,7 +10,8 @@ export type PolicyName =
   | 'bulkhead'
   | 'timeout'
   | 'fallback'
-  | 'hedge';
+  | 'hedge'
+  | 'chaos';
 
 /** What every event carries. */
 interface EventBase<K extends string, P extends PolicyName> {
@@ -104,6 +105,12 @@ export interface FallbackEvent extends EventBase<'fallback', 'fallback'>, NoDela
   readonly error: unknown;
 }
 
+/** The chaos policy injected a fault: added latency (`delayMs`), an error (`error`) or a substituted result. */
+export type ChaosEvent =
+  | (EventBase<'chaos', 'chaos'> & NoError & { readonly fault: 'latency'; readonly delayMs: number })
+  | (EventBase<'chaos', 'chaos'> & NoDelay & { readonly fault: 'error'; readonly error: unknown })
+  | (EventBase<'chaos', 'chaos'> & NoError & NoDelay & { readonly fault: 'result' });
+
 /** One physical attempt ended: successfully when `error` is absent. */
 export interface AttemptEvent extends EventBase<'attempt', 'pipeline'>, NoDelay {
   readonly error?: unknown;
@@ -139,6 +146,7 @@ export type ResilienceEvent =
   | RejectEvent
   | QueuedEvent
   | FallbackEvent
+  | ChaosEvent
   | AttemptEvent
   | SuccessEvent
   | FailureEvent;

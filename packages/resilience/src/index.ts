@@ -1,6 +1,7 @@
 import './node-check.js';
 
 export { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
+export { type ChaosOptions, type ChaosPolicy, chaos } from './chaos.js';
 export {
   type CircuitBreakerOptions,
   type CircuitBreakerPolicy,
@@ -29,6 +30,7 @@ export type {
   AttemptEvent,
   BreakEvent,
   BudgetExhaustedEvent,
+  ChaosEvent,
   CircuitEvent,
   Disposer,
   FailureEvent,

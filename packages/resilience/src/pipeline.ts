@@ -1,5 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { BulkheadOptions, BulkheadPolicy } from './bulkhead.js';
+import type { ChaosOptions } from './chaos.js';
 import type { CircuitBreakerOptions, CircuitBreakerPolicy, CircuitState } from './circuit-breaker.js';
 import { flatten, link } from './compose.js';
 import { getDeadline, setDeadline } from './deadline.js';
@@ -27,7 +28,7 @@ import type { TimeoutPolicy } from './timeout.js';
 /**
  * The standard pipeline, from one options object. Every key is optional and `false` turns a policy
  * off. Order, outer to inner: fallback → rate limit → total timeout → retry → hedge → circuit breaker →
- * bulkhead → attempt timeout → your function.
+ * bulkhead → attempt timeout → chaos → your function.
  */
 export interface PipelineOptions {
   /** Per-attempt timeout in ms. @default 10000 */
@@ -49,6 +50,8 @@ export interface PipelineOptions {
    * the retry's budget. @default false
    */
   hedge?: HedgeOptions | false;
+  /** Fault injection for tests and game days, innermost; never active under `NODE_ENV=production` unless enabled. @default false */
+  chaos?: ChaosOptions | false;
 }
 
 /** Options of one `execute` call. */
@@ -123,8 +126,8 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   const limiter = find<BulkheadPolicy>('bulkhead');
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
   // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused, unless it
-  // hedges: parallel attempts of one call run through the policies' own `run`.
-  const fused = !custom && find('hedge') === undefined;
+  // hedges (parallel attempts of one call) or injects faults: those run through the policies' own `run`.
+  const fused = !custom && find('hedge') === undefined && find('chaos') === undefined;
   const chain: (scope: Scope) => Promise<unknown> = fused ? invoke : link(policies, invoke);
   let launch: ((call: StandardCall) => void) | undefined;
   let totalMs: number | undefined;

@@ -1,4 +1,5 @@
 import { type BulkheadOptions, bulkhead } from '../bulkhead.js';
+import { type ChaosOptions, chaos } from '../chaos.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker.js';
 import { fallback } from '../fallback.js';
 import { type HedgeOptions, hedge } from '../hedge.js';
@@ -26,11 +27,12 @@ export const PIPELINE_OPTION_KEYS = [
   'rateLimit',
   'fallback',
   'hedge',
+  'chaos',
 ] as const;
 
 /**
  * The policies of the standard pipeline, outer to inner: fallback → rate limit → total timeout → retry →
- * hedge → circuit breaker → bulkhead → attempt timeout; with the defaults of DESIGN §4, adapted to what was set
+ * hedge → circuit breaker → bulkhead → attempt timeout → chaos; with the defaults of DESIGN §4, adapted to what was set
  * (a short totalTimeout shortens the default attempt timeout, a long timeout lengthens the default
  * totalTimeout). Throws naming the option when a value or a combination is out of range.
  */
@@ -106,6 +108,12 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
     );
   }
   if (attemptMs !== undefined) policies.push(timeout(attemptMs));
+  if (options.chaos !== undefined && !off(options.chaos)) {
+    // Innermost, where the dependency is: an injected fault meets the attempt timeout, breaker and retry.
+    // Left out when disabled (production), so the pipeline runs as if it had none.
+    const injected = chaos(checkObject(owner, 'chaos', options.chaos) as unknown as ChaosOptions, owner);
+    if (injected.enabled) policies.push(injected);
+  }
   return policies;
 }
 

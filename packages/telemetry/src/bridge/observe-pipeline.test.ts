@@ -114,6 +114,31 @@ describe('observePipeline', () => {
     p.dispose();
   });
 
+  it('puts an injected fault on the span with what was injected, and counts it from 0', async () => {
+    const core = testCore();
+    const p = pipeline('bridge-chaos', { chaos: { rate: 1, error: new Error('injected') }, retry: false });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const text = async () => (await core.metrics.metricsText()).body;
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-chaos",policy="chaos",event="chaos"\} 0/,
+    );
+    const span = core.tracer.startSpan('parent');
+    const call = context.with(trace.setSpan(context.active(), span), () => p.execute(() => 'real'));
+    await expect(call).rejects.toThrow('injected');
+    span.end();
+    const [parent] = await core.finished();
+    expect(parent?.events.find((e) => e.name === 'chaos')?.attributes).toMatchObject({
+      'keel.policy': 'chaos',
+      'keel.chaos.fault': 'error',
+      'exception.message': 'injected',
+    });
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-chaos",policy="chaos",event="chaos"\} 1/,
+    );
+    stop();
+    p.dispose();
+  });
+
   it('logs the first retry of a call at info at most once a second, counting the others at debug', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();

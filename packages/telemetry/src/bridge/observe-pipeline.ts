@@ -24,6 +24,7 @@ const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
   fallback: 'info',
   hedge: 'debug',
   'hedge-won': 'debug',
+  chaos: 'debug',
 };
 
 // The decisions each policy can report: their `resilience_events_total` series are made at 0 when a
@@ -40,6 +41,7 @@ const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'
   timeout: ['timeout'],
   fallback: ['fallback'],
   hedge: ['hedge', 'hedge-won', 'budget-exhausted'],
+  chaos: ['chaos'],
 };
 
 // Span events read as the decision: `retry`, `timeout`, `circuit.break`, `bulkhead.reject`…
@@ -56,6 +58,7 @@ function attributesOf(event: ResilienceEvent): Attributes {
     'keel.attempt': event.attempt,
   };
   if (event.delayMs !== undefined) attributes['keel.delay_ms'] = Math.round(event.delayMs);
+  if (event.kind === 'chaos') attributes['keel.chaos.fault'] = event.fault;
   if (event.error !== undefined) {
     attributes['error.type'] = errorType(event.error);
     attributes['exception.message'] = errorMessage(event.error);
