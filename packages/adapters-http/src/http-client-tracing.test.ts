@@ -34,6 +34,29 @@ afterAll(async () => {
 const clientSpans = async () => (await t.spans()).filter((s) => s.kind === SpanKind.CLIENT);
 
 describe('httpClient tracing', () => {
+  it('makes each hedged attempt its own client span with http.request.resend_count, and aborts the one that lost', async () => {
+    let firstClosed: Promise<void> | undefined;
+    server = await testServer((req, res, n) => {
+      // The first request hangs until the client aborts it; the hedge is answered at once.
+      if (n === 1) firstClosed = new Promise((resolve) => req.socket.once('close', resolve));
+      else answer(res, 200);
+    });
+    client = httpClient({
+      name: 'search',
+      baseUrl: server.url,
+      hedge: { delayMs: 20 },
+      circuitBreaker: false,
+    });
+    const res = await client.get('/q');
+    expect(res.status).toBe(200);
+    await firstClosed;
+    const spans = await clientSpans();
+    expect(spans.map((s) => s.attributes['http.request.resend_count']).sort()).toEqual([1, undefined]);
+    const loser = spans.find((s) => s.attributes['http.request.resend_count'] === undefined);
+    expect(loser?.attributes['error.type']).toBe('KEEL_ERR_CANCELLED');
+    expect(loser?.status.message).toMatch(/another hedged attempt answered first/);
+  });
+
   it('creates one client span per physical attempt, with http.request.resend_count on the second and third', async () => {
     server = await testServer((_req, res, n) => answer(res, n < 3 ? 503 : 200));
     client = httpClient({ name: 'inventory', baseUrl: server.url, retry: RETRY });

@@ -4,6 +4,7 @@ import {
   CircuitOpenError,
   compose,
   type ExecuteContext,
+  type HedgePolicy,
   hedge,
   type Pipeline,
   type PipelineOptions,
@@ -217,6 +218,11 @@ describe('pipeline({ hedge })', () => {
       'bulkhead',
       'timeout',
     ]);
+  });
+
+  it('defaults the delay to half a short attempt timeout', () => {
+    const p = make({ timeout: 1_000, hedge: {} });
+    expect((p.policies.find((policy) => policy.name === 'hedge') as HedgePolicy).delayMs).toBe(500);
   });
 
   it('spends the retry budget on hedged attempts', async () => {

@@ -120,7 +120,8 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
 /**
  * The pipeline's hedge: it draws on the retry's budget (the retry credits it) unless given one, and takes
  * as acceptable what the retry would not retry. Each hedged attempt passes the breaker, the bulkhead and
- * its own attempt timeout, so a delay of at least `timeout` could never hedge anything.
+ * its own attempt timeout, so a delay of at least `timeout` could never hedge anything: the default delay
+ * is at most half the timeout, and an explicit one must be shorter than it.
  */
 function hedgeOf(
   owner: string,
@@ -130,8 +131,11 @@ function hedgeOf(
   attemptMs: number | undefined,
 ): Policy {
   const retryOn = isPlainObject(options.retry) ? (options.retry as RetryOptions).retryOn : undefined;
+  // The default delay adapts to a short attempt timeout, as the other defaults do; only an explicit one can conflict.
+  const adapted = given.delayMs === undefined && attemptMs !== undefined && attemptMs <= 4_000;
   const shared: HedgeOptions = {
     ...given,
+    ...(adapted ? { delayMs: Math.floor(attemptMs / 2) } : {}),
     ...(given.budget === undefined && retryPolicy !== undefined
       ? { budget: retryPolicy.budget ?? false }
       : {}),
@@ -140,8 +144,8 @@ function hedgeOf(
       : {}),
   };
   const policy = hedge(shared, owner);
-  if (attemptMs !== undefined && given.delay === undefined && policy.delayMs >= attemptMs) {
-    optionOutOfRange(owner, 'hedge.delayMs', `less than timeout (${attemptMs} ms)`, policy.delayMs);
+  if (attemptMs !== undefined && given.delayMs !== undefined && given.delayMs >= attemptMs) {
+    optionOutOfRange(owner, 'hedge.delayMs', `less than timeout (${attemptMs} ms)`, given.delayMs);
   }
   return policy;
 }
