@@ -36,12 +36,12 @@ const WARMUP_CALLS = 50;
 
 function scenarios(quick) {
   const outage = quick
-    ? { before: 500, outage: 5_000, after: 5_500 }
+    ? { before: 500, outage: 4_000, after: 5_500 }
     : { before: 2_000, outage: 10_000, after: 12_000 };
   const outagePhases = [{ from: outage.before, to: outage.before + outage.outage, outage: true }];
   const outageMs = outage.before + outage.outage + outage.after;
   const spike = quick
-    ? { before: 500, spike: 1_500, after: 1_500 }
+    ? { before: 500, spike: 1_000, after: 1_000 }
     : { before: 2_000, spike: 5_000, after: 5_000 };
   return {
     errors: {

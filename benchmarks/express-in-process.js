@@ -106,7 +106,7 @@ async function block(app, n) {
 async function main() {
   const log = (line) => process.stderr.write(`${line}\n`);
   const n = Number(option('requests', 1000));
-  const rounds = Number(option('rounds', flag('quick') ? 12 : 30));
+  const rounds = Number(option('rounds', flag('quick') ? 8 : 30));
   const run = startRun();
   const { apps: built, spans, close } = await apps();
   const ids = Object.keys(built);
