@@ -2,7 +2,7 @@ import { CircuitState as CockatielState, ConsecutiveBreaker, type IBreaker } fro
 import { CircuitOpenError, isLocalRejection } from './errors.js';
 import { now } from './internal/clock.js';
 import type { Scope } from './internal/scope.js';
-import { SlidingWindowBreaker } from './internal/sliding-window.js';
+import { type BreakReason, SlidingWindowBreaker } from './internal/sliding-window.js';
 import { checkFunction, checkKeys, MAX_MS, optionalNumber, optionConflict } from './internal/validate.js';
 import { brandPolicy, type Next, type Policy } from './policy.js';
 import type { Outcome } from './retry.js';
@@ -23,6 +23,14 @@ export interface CircuitBreakerOptions {
   minimumThroughput?: number;
   /** Ratio mode: the sliding window, in ms. @default 30000 (at least twice the attempt timeout) */
   samplingDurationMs?: number;
+  /**
+   * Ratio mode: an attempt that takes longer than this (in ms) is a slow call, even when it succeeds; the
+   * circuit also opens when the share of slow calls in the window exceeds `slowCallRateThreshold`.
+   * @default undefined (slow calls do not count)
+   */
+  slowCallDurationThresholdMs?: number;
+  /** Ratio mode: open when more than this share of the attempts in the window were slow. @default 0.5 */
+  slowCallRateThreshold?: number;
   /** How long the circuit stays open before admitting probes. @default 5000 */
   breakDurationMs?: number;
   /** When above `breakDurationMs`, each consecutive re-open doubles the break up to this. @default breakDurationMs */
@@ -40,6 +48,8 @@ export interface CircuitBreakerPolicy extends Policy {
   readonly state: CircuitState;
   /** The ratio mode's sliding window, or undefined in consecutive mode. */
   readonly samplingDurationMs: number | undefined;
+  /** The slow-call threshold in ms, or undefined when slow calls do not count. */
+  readonly slowCallDurationThresholdMs: number | undefined;
   /** Holds the circuit open until `reset()`. */
   isolate(): void;
   /** Closes the circuit and forgets its history. */
@@ -48,12 +58,14 @@ export interface CircuitBreakerPolicy extends Policy {
 
 /** The breaker's steps, so the pipeline can run them without an async layer of its own. */
 export interface BreakerHooks {
+  /** The slow-call threshold in ms: when set, `settle*` must be given the attempt's start instant. */
+  readonly slowCallMs: number | undefined;
   admit(scope: Scope): number | undefined;
   rejection(scope: Scope): Promise<never>;
   /** The `CircuitOpenError` for a call `admit` refused (the reject event emitted). */
   refusal(scope: Scope): CircuitOpenError;
-  settleError(scope: Scope, token: number, error: unknown): void;
-  settleResult(scope: Scope, token: number, result: unknown): void;
+  settleError(scope: Scope, token: number, error: unknown, startedAt?: number): void;
+  settleResult(scope: Scope, token: number, result: unknown, startedAt?: number): void;
   release(token: number): void;
 }
 
@@ -64,6 +76,8 @@ const KNOWN = [
   'failureRatio',
   'minimumThroughput',
   'samplingDurationMs',
+  'slowCallDurationThresholdMs',
+  'slowCallRateThreshold',
   'breakDurationMs',
   'maxBreakDurationMs',
   'halfOpenProbes',
@@ -72,7 +86,8 @@ const KNOWN = [
 
 /**
  * Stops calling a failing dependency. Consecutive counting is cockatiel's `ConsecutiveBreaker`; ratio
- * counting is our sliding window (cockatiel's `SamplingBreaker` keeps failures that aged out in a gap);
+ * counting is our sliding window in cockatiel's `IBreaker` shape (cockatiel's `SamplingBreaker` keeps
+ * failures that aged out in a gap, and no `IBreaker` can open on a success, which a slow one must);
  * the state machine is ours, because a half-open circuit must reject non-probe calls at once with a
  * retry-after hint instead of queueing them behind the probe, and local rejections must not count.
  */
@@ -87,17 +102,21 @@ export function circuitBreaker(
     consecutiveMode &&
     (options.failureRatio !== undefined ||
       options.minimumThroughput !== undefined ||
-      options.samplingDurationMs !== undefined)
+      options.samplingDurationMs !== undefined ||
+      options.slowCallDurationThresholdMs !== undefined ||
+      options.slowCallRateThreshold !== undefined)
   ) {
     optionConflict(
       owner,
       `${p}consecutiveFailures`,
-      `${p}failureRatio, ${p}minimumThroughput or ${p}samplingDurationMs`,
-      'choose one mode',
+      `${p}failureRatio, ${p}minimumThroughput, ${p}samplingDurationMs or ${p}slowCall*`,
+      'choose one mode (slow calls count in the ratio mode only)',
     );
   }
   let breaker: IBreaker;
+  let window: SlidingWindowBreaker | undefined;
   let samplingDurationMs: number | undefined;
+  let slowCallMs: number | undefined;
   if (consecutiveMode) {
     breaker = new ConsecutiveBreaker(
       optionalNumber(owner, `${p}consecutiveFailures`, options.consecutiveFailures, 5, 1, 10_000),
@@ -120,7 +139,32 @@ export function circuitBreaker(
       1_000,
       3_600_000,
     );
-    breaker = new SlidingWindowBreaker(ratio, minimumThroughput, samplingDurationMs);
+    slowCallMs = optionalNumber(
+      owner,
+      `${p}slowCallDurationThresholdMs`,
+      options.slowCallDurationThresholdMs,
+      undefined,
+      1,
+      MAX_MS,
+    );
+    if (slowCallMs === undefined && options.slowCallRateThreshold !== undefined) {
+      throw new TypeError(
+        `${owner}: option ${p}slowCallRateThreshold needs ${p}slowCallDurationThresholdMs; set how long an attempt may take before it counts as slow`,
+      );
+    }
+    const slowRatio =
+      slowCallMs === undefined
+        ? undefined
+        : optionalNumber(
+            owner,
+            `${p}slowCallRateThreshold`,
+            options.slowCallRateThreshold,
+            0.5,
+            0.001,
+            0.999,
+            false,
+          );
+    breaker = window = new SlidingWindowBreaker(ratio, minimumThroughput, samplingDurationMs, slowRatio);
   }
   const breakDurationMs = optionalNumber(
     owner,
@@ -154,12 +198,23 @@ export function circuitBreaker(
     return failureOn === undefined ? true : failureOn({ ok: false, error });
   };
 
-  function open(scope: Scope, error: unknown, reopen: boolean): void {
+  function open(scope: Scope, error: unknown, reopen: boolean, reason: BreakReason): void {
     currentBreakMs = reopen ? Math.min(maxBreakDurationMs, currentBreakMs * 2) : breakDurationMs;
     state = 'open';
     openUntil = now() + currentBreakMs;
     generation++;
-    scope.call.emit('circuit-breaker', 'break', 0, error, currentBreakMs);
+    const call = scope.call;
+    if (!call.events.active) return;
+    call.events.emit({
+      pipeline: call.pipeline,
+      policy: 'circuit-breaker',
+      kind: 'break',
+      attempt: call.attemptNumber,
+      durationS: 0,
+      ...(error === undefined ? {} : { error }),
+      delayMs: currentBreakMs,
+      reason,
+    });
   }
 
   function close(scope: Scope | undefined): void {
@@ -183,17 +238,28 @@ export function circuitBreaker(
   }
 
   // Admission tokens: a generation number, negated (minus one) for a half-open probe.
-  function settle(scope: Scope, token: number, failed: boolean, error: unknown): void {
+  // A probe slower than the threshold re-opens the circuit: the dependency has not recovered yet.
+  function settle(
+    scope: Scope,
+    token: number,
+    failed: boolean,
+    error: unknown,
+    startedAt: number | undefined,
+  ): void {
     const probe = token < 0;
     if ((probe ? -token - 1 : token) !== generation) return;
     if (probe) probesInFlight--;
-    if (!failed) {
-      if (!probe) breaker.success(CockatielState.Closed);
+    const slow = slowCallMs !== undefined && startedAt !== undefined && now() - startedAt > slowCallMs;
+    if (probe) {
+      if (failed || slow) open(scope, error, true, failed ? 'failures' : 'slow-calls');
       else if (++probeSuccesses >= probes) close(scope);
       return;
     }
-    if (probe) open(scope, error, true);
-    else if (breaker.failure(CockatielState.Closed)) open(scope, error, false);
+    if (window !== undefined) {
+      const reason = window.record(failed, slow);
+      if (reason !== undefined) open(scope, error, false, reason);
+    } else if (!failed) breaker.success(CockatielState.Closed);
+    else if (breaker.failure(CockatielState.Closed)) open(scope, error, false, 'failures');
   }
 
   /** Ends an admitted call that has no verdict (cancelled, or rejected locally), freeing a probe slot. */
@@ -201,13 +267,13 @@ export function circuitBreaker(
     if (token < 0 && -token - 1 === generation) probesInFlight--;
   }
 
-  function settleError(scope: Scope, token: number, error: unknown): void {
-    if (isFailure(error)) settle(scope, token, true, error);
+  function settleError(scope: Scope, token: number, error: unknown, startedAt?: number): void {
+    if (isFailure(error)) settle(scope, token, true, error, startedAt);
     else release(token);
   }
 
-  function settleResult(scope: Scope, token: number, result: unknown): void {
-    settle(scope, token, failureOn?.({ ok: true, result }) === true, undefined);
+  function settleResult(scope: Scope, token: number, result: unknown, startedAt?: number): void {
+    settle(scope, token, failureOn?.({ ok: true, result }) === true, undefined, startedAt);
   }
 
   /** Returns an admission token, or undefined when the call must be rejected (see `rejection`). */
@@ -239,16 +305,17 @@ export function circuitBreaker(
 
   async function guarded(scope: Scope, next: Next, token: number): Promise<unknown> {
     const reached = scope.call.invocations;
+    const startedAt = slowCallMs === undefined ? undefined : now();
     let result: unknown;
     try {
       result = await next(scope);
     } catch (error) {
       // A call that never reached the dependency (timed out in a queue, say) says nothing about it.
       if (scope.call.invocations === reached) release(token);
-      else settleError(scope, token, error);
+      else settleError(scope, token, error, startedAt);
       throw error;
     }
-    settleResult(scope, token, result);
+    settleResult(scope, token, result, startedAt);
     return result;
   }
 
@@ -257,10 +324,11 @@ export function circuitBreaker(
     return token === undefined ? rejection(scope) : guarded(scope, next, token);
   }
 
-  const hooks: BreakerHooks = { admit, rejection, refusal, settleError, settleResult, release };
+  const hooks: BreakerHooks = { slowCallMs, admit, rejection, refusal, settleError, settleResult, release };
   return brandPolicy<CircuitBreakerPolicy>({
     name: 'circuit-breaker',
     samplingDurationMs,
+    slowCallDurationThresholdMs: slowCallMs,
     get state(): CircuitState {
       return state === 'open' && openUntil <= now() ? 'half-open' : state;
     },

@@ -76,12 +76,17 @@ export interface TimeoutEvent
   readonly error: TimeoutError;
 }
 
-/** The circuit opened for `delayMs`. */
+/** The circuit opened for `delayMs`, because of failures or of slow calls (`reason`). */
 export interface BreakEvent extends EventBase<'break', 'circuit-breaker'> {
-  /** The failure that opened it; absent when `failureOn` counted a result as one. */
+  /** The failure that opened it; absent when `failureOn` counted a result as one, or a slow success opened it. */
   readonly error?: unknown;
   /** How long the circuit stays open, in ms. */
   readonly delayMs: number;
+  /**
+   * Why: `failures` (the failure ratio, consecutive failures or a failed probe) or `slow-calls` (the
+   * slow-call ratio, or a slow probe).
+   */
+  readonly reason: 'failures' | 'slow-calls';
 }
 
 /** The circuit admits probes (`half-open`), closed again (`reset`), or was isolated by hand (`isolate`). */

@@ -19,6 +19,8 @@ export interface AttemptPlan {
   readonly breaker: BreakerHooks | undefined;
   readonly bulkhead: BulkheadHooks | undefined;
   readonly timeoutMs: number | undefined;
+  /** Whether the breaker needs each attempt's duration (slow-call detection). */
+  readonly timed: boolean;
   /** The attempt timeouts in flight, on one shared timer. */
   readonly timers: DeadlineQueue<Attempt>;
   readonly invoke: Next;
@@ -56,14 +58,14 @@ class Attempt extends Scope implements Timed {
 
   ok(value: unknown): void {
     if (!this.#finish()) return;
-    if (!settled(this.plan.breaker?.settleResult, this, this.token, value, this.sink)) return;
+    if (!settled(this.plan.breaker?.settleResult, this, this.token, value, this.sink, this.startedAt)) return;
     if (this.call.events.active) this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000);
     this.sink.ok(value);
   }
 
   fail(error: unknown): void {
     if (!this.#finish()) return;
-    if (!settled(this.plan.breaker?.settleError, this, this.token, error, this.sink)) return;
+    if (!settled(this.plan.breaker?.settleError, this, this.token, error, this.sink, this.startedAt)) return;
     if (this.call.events.active)
       this.call.emit('pipeline', 'attempt', (now() - this.startedAt) / 1000, error);
     this.sink.fail(error);
@@ -81,15 +83,16 @@ class Attempt extends Scope implements Timed {
  * what it threw, as it did when the attempt was an async function, instead of leaving the call hanging.
  */
 function settled(
-  verdict: ((scope: Scope, token: number, outcome: unknown) => void) | undefined,
+  verdict: ((scope: Scope, token: number, outcome: unknown, startedAt?: number) => void) | undefined,
   scope: Scope,
   token: number,
   outcome: unknown,
   sink: Settle,
+  startedAt?: number,
 ): boolean {
   if (verdict === undefined) return true;
   try {
-    verdict(scope, token, outcome);
+    verdict(scope, token, outcome, startedAt);
     return true;
   } catch (error) {
     sink.fail(error);
@@ -112,8 +115,8 @@ function body(
   start: number | undefined,
 ): void {
   const abortable = plan.timeoutMs !== undefined || parent.deadline !== undefined || parent.call.abortable;
-  if (!abortable && !parent.call.events.active) {
-    // Nothing can interrupt this attempt: settle straight off the user's promise.
+  if (!abortable && !parent.call.events.active && !plan.timed) {
+    // Nothing can interrupt this attempt and nobody needs its duration: settle straight off the user's promise.
     settleDirect(parent, plan, token, sink);
     return;
   }
@@ -175,6 +178,7 @@ export function attemptPlan(
     breaker: breaker && breakerHooks(breaker),
     bulkhead: bulkhead && bulkheadHooks(bulkhead),
     timeoutMs,
+    timed: breaker !== undefined && breaker.slowCallDurationThresholdMs !== undefined,
     // A shared timer fires in whichever context armed it: expire each attempt in its own, as its own
     // timer would have, so listeners see the call's span.
     timers: new DeadlineQueue<Attempt>((attempt) =>

@@ -101,6 +101,16 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
       }
       policies.push(circuitBreaker(cb, owner));
     }
+    // An attempt that runs for its whole timeout fails as a timeout: such a threshold would count no slow success.
+    const slowMs = cb.slowCallDurationThresholdMs;
+    if (attemptMs !== undefined && typeof slowMs === 'number' && slowMs >= attemptMs) {
+      optionOutOfRange(
+        owner,
+        'circuitBreaker.slowCallDurationThresholdMs',
+        `less than timeout (${attemptMs} ms)`,
+        slowMs,
+      );
+    }
   }
   if (options.bulkhead !== undefined && !off(options.bulkhead)) {
     policies.push(

@@ -139,6 +139,41 @@ describe('observePipeline', () => {
     p.dispose();
   });
 
+  it('says in the log line that slow calls opened the circuit', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const core = testCore();
+    const p = pipeline('bridge-slow', {
+      retry: false,
+      circuitBreaker: { minimumThroughput: 1, slowCallDurationThresholdMs: 100 },
+    });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const call = p.execute(() => new Promise((resolve) => setTimeout(() => resolve('late'), 200)));
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(call).resolves.toBe('late');
+    expect(core.lines.find((l) => l.event === 'break')).toMatchObject({ level: 40, reason: 'slow-calls' });
+    stop();
+    p.dispose();
+  });
+
+  it('puts why the circuit opened on the span', async () => {
+    const core = testCore();
+    const p = pipeline('bridge-break-reason', { retry: false, circuitBreaker: { consecutiveFailures: 1 } });
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const span = core.tracer.startSpan('parent');
+    const call = context.with(trace.setSpan(context.active(), span), () =>
+      p.execute(() => Promise.reject(new Error('down'))),
+    );
+    await expect(call).rejects.toThrow('down');
+    span.end();
+    const [parent] = await core.finished();
+    expect(parent?.events.find((e) => e.name === 'circuit.break')?.attributes).toMatchObject({
+      'keel.circuit.reason': 'failures',
+      'exception.message': 'down',
+    });
+    stop();
+    p.dispose();
+  });
+
   it('logs the first retry of a call at info at most once a second, counting the others at debug', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();

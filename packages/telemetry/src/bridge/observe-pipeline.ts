@@ -59,6 +59,7 @@ function attributesOf(event: ResilienceEvent): Attributes {
   };
   if (event.delayMs !== undefined) attributes['keel.delay_ms'] = Math.round(event.delayMs);
   if (event.kind === 'chaos') attributes['keel.chaos.fault'] = event.fault;
+  if (event.kind === 'break') attributes['keel.circuit.reason'] = event.reason;
   if (event.error !== undefined) {
     attributes['error.type'] = errorType(event.error);
     attributes['exception.message'] = errorMessage(event.error);
@@ -117,6 +118,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
           event: event.kind,
           attempt: event.attempt,
           ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
+          ...(event.kind === 'break' ? { reason: event.reason } : {}),
           ...shown,
           ...(event.error === undefined
             ? {}
