@@ -71,7 +71,8 @@ export interface BreakerHooks {
 
 const kHooks = Symbol('keel.breaker.hooks');
 
-const KNOWN = [
+/** The options `circuitBreaker` knows, for the policies that build on it. */
+export const CIRCUIT_BREAKER_OPTION_KEYS = [
   'consecutiveFailures',
   'failureRatio',
   'minimumThroughput',
@@ -95,8 +96,8 @@ export function circuitBreaker(
   options: CircuitBreakerOptions = {},
   owner = 'circuitBreaker',
 ): CircuitBreakerPolicy {
-  const p = owner === 'circuitBreaker' ? '' : 'circuitBreaker.';
-  checkKeys(owner, p, options as Record<string, unknown>, KNOWN);
+  const p = owner === 'circuitBreaker' || owner === 'keyedCircuitBreaker' ? '' : 'circuitBreaker.';
+  checkKeys(owner, p, options as Record<string, unknown>, CIRCUIT_BREAKER_OPTION_KEYS);
   const consecutiveMode = options.consecutiveFailures !== undefined;
   if (
     consecutiveMode &&

@@ -7,6 +7,7 @@ export type PolicyName =
   | 'total-timeout'
   | 'retry'
   | 'circuit-breaker'
+  | 'keyed-circuit-breaker'
   | 'bulkhead'
   | 'timeout'
   | 'fallback'

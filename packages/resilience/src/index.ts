@@ -58,6 +58,12 @@ export {
 } from './hedge.js';
 export type { ExecuteContext } from './internal/scope.js';
 export {
+  type KeyedCircuitBreakerOptions,
+  type KeyedCircuitBreakerPolicy,
+  keyedCircuitBreaker,
+} from './keyed-circuit-breaker.js';
+export {
+  type CircuitKeyStats,
   type ExecuteOptions,
   type Pipeline,
   type PipelineOptions,

@@ -18,6 +18,7 @@ import { runIn } from './internal/run-in.js';
 import { Call, type ExecuteContext, type Scope } from './internal/scope.js';
 import { StandardCall, standardLaunch } from './internal/standard-call.js';
 import { checkObject, invalidOption } from './internal/validate.js';
+import type { KeyedCircuitBreakerPolicy } from './keyed-circuit-breaker.js';
 import { isPolicy, type Policy } from './policy.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { announce, assertNameFree, retire } from './registry.js';
@@ -73,6 +74,17 @@ export interface PipelineStats {
   readonly bulkheadInFlight: number | undefined;
   readonly bulkheadQueued: number | undefined;
   readonly budgetTokens: number | undefined;
+  /**
+   * A composed `keyedCircuitBreaker`'s keys: how many it holds, and those whose circuit is not closed with
+   * their state (most recently used last); undefined without one.
+   */
+  readonly circuitKeys: CircuitKeyStats | undefined;
+}
+
+/** The keys of a keyed circuit breaker, for gauges. */
+export interface CircuitKeyStats {
+  readonly size: number;
+  readonly notClosed: readonly (readonly [key: string, state: CircuitState])[];
 }
 
 /** A named chain of policies that calls run through. */
@@ -123,6 +135,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
   const events = new EventChannel();
   const find = <P extends Policy>(policyName: string) => policies.find((p): p is P => p.name === policyName);
   const breaker = find<CircuitBreakerPolicy>('circuit-breaker');
+  const keyed = find<KeyedCircuitBreakerPolicy>('keyed-circuit-breaker');
   const limiter = find<BulkheadPolicy>('bulkhead');
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
   // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused, unless it
@@ -279,6 +292,7 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
         bulkheadInFlight: limiter?.inFlight,
         bulkheadQueued: limiter?.queued,
         budgetTokens: budget?.tokens,
+        circuitKeys: keyed && { size: keyed.size, notClosed: keyed.notClosed() },
       };
     },
     dispose() {

@@ -1,4 +1,4 @@
-import { pipeline } from '@keel/resilience';
+import { compose, keyedCircuitBreaker, pipeline } from '@keel/resilience';
 import { context, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testCore } from '../testing/test-core.js';
@@ -170,6 +170,30 @@ describe('observePipeline', () => {
       'keel.circuit.reason': 'failures',
       'exception.message': 'down',
     });
+    stop();
+    p.dispose();
+  });
+
+  it("counts a keyed breaker's circuit events from 0 and exports its open keys with a key label", async () => {
+    const core = testCore();
+    let current = 'a';
+    const p = pipeline(
+      'bridge-keyed',
+      compose(keyedCircuitBreaker({ key: () => current, consecutiveFailures: 1 })),
+    );
+    const stop = observePipeline(p, core.metrics, core.logger);
+    const text = async () => (await core.metrics.metricsText()).body;
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-keyed",policy="circuit-breaker",event="break"\} 0/,
+    );
+    await p.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    current = 'b';
+    await p.execute(() => 'ok');
+    const body = await text();
+    expect(body).toMatch(/resilience_circuit_state\{pipeline="bridge-keyed",key="a",state="open"\} 1/);
+    expect(body).not.toMatch(/key="b"/);
+    expect(body).toMatch(/resilience_circuit_keys\{pipeline="bridge-keyed",state="closed"\} 1/);
+    expect(body).toMatch(/resilience_circuit_keys\{pipeline="bridge-keyed",state="open"\} 1/);
     stop();
     p.dispose();
   });

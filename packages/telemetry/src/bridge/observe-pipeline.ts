@@ -37,6 +37,8 @@ const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'
   'total-timeout': ['timeout'],
   retry: ['retry', 'give-up', 'budget-exhausted'],
   'circuit-breaker': ['break', 'half-open', 'reset', 'isolate', 'reject'],
+  // Its keys' breakers report as `circuit-breaker`.
+  'keyed-circuit-breaker': [],
   bulkhead: ['reject', 'queued'],
   timeout: ['timeout'],
   fallback: ['fallback'],
@@ -168,7 +170,10 @@ function countEvents(
     events.add(event);
     counted.push({ policy, event });
   };
-  const policies = new Set<PolicyName>(['pipeline', ...pipeline.policies.map((p) => p.name)]);
+  const policies = new Set<PolicyName>([
+    'pipeline',
+    ...pipeline.policies.map((p) => (p.name === 'keyed-circuit-breaker' ? 'circuit-breaker' : p.name)),
+  ]);
   for (const policy of policies) {
     for (const event of POLICY_EVENTS[policy]) {
       add(policy, event);

@@ -1,7 +1,7 @@
 import type { Registry, RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMetrics, SERIES_OVERFLOW_METRIC } from './create-metrics.js';
-import type { PipelineGaugeStats } from './pipeline-gauges.js';
+import { CIRCUIT_KEY_SERIES_CAP, type PipelineGaugeStats } from './pipeline-gauges.js';
 
 async function gauge(registry: Registry<RegistryContentType>, name: string) {
   const metric = registry.getSingleMetric(name);
@@ -40,6 +40,41 @@ describe('addPipelineGauges', () => {
     expect(await gauge(metrics.registry, 'resilience_retry_budget_tokens')).toEqual([
       { labels: { pipeline: 'payments' }, value: 7.5 },
     ]);
+  });
+
+  it('exports a key label only for keys whose circuit is not closed, and counts every key by state', async () => {
+    const metrics = createMetrics();
+    metrics.addPipelineGauges({
+      name: 'tenants',
+      stats: { circuitKeys: { size: 5, notClosed: [['acme', 'open']] } },
+    });
+    expect(await gauge(metrics.registry, 'resilience_circuit_state')).toEqual([
+      { labels: { pipeline: 'tenants', key: 'acme', state: 'closed' }, value: 0 },
+      { labels: { pipeline: 'tenants', key: 'acme', state: 'open' }, value: 1 },
+      { labels: { pipeline: 'tenants', key: 'acme', state: 'half-open' }, value: 0 },
+      { labels: { pipeline: 'tenants', key: 'acme', state: 'isolated' }, value: 0 },
+    ]);
+    expect(await gauge(metrics.registry, 'resilience_circuit_keys')).toEqual([
+      { labels: { pipeline: 'tenants', state: 'closed' }, value: 4 },
+      { labels: { pipeline: 'tenants', state: 'open' }, value: 1 },
+      { labels: { pipeline: 'tenants', state: 'half-open' }, value: 0 },
+      { labels: { pipeline: 'tenants', state: 'isolated' }, value: 0 },
+    ]);
+  });
+
+  it(`labels at most ${CIRCUIT_KEY_SERIES_CAP} keys per pipeline, the most recently used, and still counts them all`, async () => {
+    const metrics = createMetrics();
+    const notClosed = Array.from({ length: 300 }, (_, i) => [`host-${i}`, 'open'] as const);
+    metrics.addPipelineGauges({ name: 'hosts', stats: { circuitKeys: { size: 1_000, notClosed } } });
+    const series = await gauge(metrics.registry, 'resilience_circuit_state');
+    const keys = new Set(series.map((s) => s.labels.key));
+    expect(keys.size).toBe(CIRCUIT_KEY_SERIES_CAP);
+    expect(keys.has('host-299')).toBe(true);
+    expect(keys.has('host-0')).toBe(false);
+    expect(await gauge(metrics.registry, 'resilience_circuit_keys')).toContainEqual({
+      labels: { pipeline: 'hosts', state: 'open' },
+      value: 300,
+    });
   });
 
   it('exports no series for stats a pipeline does not have', async () => {

@@ -8,6 +8,10 @@ export interface PipelineGaugeStats {
   readonly bulkheadInFlight?: number | undefined;
   readonly bulkheadQueued?: number | undefined;
   readonly budgetTokens?: number | undefined;
+  /** A keyed circuit breaker's key count, and its keys whose circuit is not closed (most recently used last). */
+  readonly circuitKeys?:
+    | { readonly size: number; readonly notClosed: readonly (readonly [string, string])[] }
+    | undefined;
 }
 
 /** Anything with a name and live stats, such as a `Pipeline` of `@keel/resilience`. */
@@ -18,6 +22,13 @@ export interface PipelineGaugeSource {
 
 /** The states `resilience_circuit_state` exports, one 0/1 series each. */
 export const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated'] as const;
+
+/**
+ * The most keys of one pipeline's keyed breaker that `resilience_circuit_state` exports with a `key` label:
+ * only keys whose circuit is not closed, the most recently used first. `resilience_circuit_keys` counts
+ * every key by state, so what is beyond the cap still shows in the totals.
+ */
+export const CIRCUIT_KEY_SERIES_CAP = 20;
 
 type NumericStat = 'bulkheadInFlight' | 'bulkheadQueued' | 'budgetTokens';
 
@@ -91,21 +102,57 @@ export function pipelineGauges(
   };
 
   const circuitName = 'resilience_circuit_state';
-  const circuit = new Gauge<'pipeline' | 'state'>({
+  const circuit = new Gauge<'pipeline' | 'state' | 'key'>({
     name: circuitName,
-    help: 'Circuit breaker state of each pipeline: 1 for the current state, 0 for the others.',
-    labelNames: ['pipeline', 'state'],
+    help: 'Circuit breaker state of each pipeline (and of the open keys of a keyed breaker, with key): 1 for the current state, 0 for the others.',
+    labelNames: ['pipeline', 'state', 'key'],
     registers: [],
     collect() {
       circuit.reset();
       for (const [pipeline, group] of groupByPipeline(circuitName)) {
         const current = group.map((stats) => stats.circuitState).filter((state) => state !== undefined);
-        if (current.length === 0) continue;
-        for (const state of CIRCUIT_STATES) circuit.set({ pipeline, state }, current.includes(state) ? 1 : 0);
+        if (current.length > 0) {
+          for (const state of CIRCUIT_STATES)
+            circuit.set({ pipeline, state }, current.includes(state) ? 1 : 0);
+        }
+        let shown = 0;
+        for (const stats of group) {
+          const notClosed = stats.circuitKeys?.notClosed ?? [];
+          for (let i = notClosed.length - 1; i >= 0 && shown < CIRCUIT_KEY_SERIES_CAP; i--, shown++) {
+            const [rawKey, keyState] = notClosed[i]!;
+            const key = sanitizeLabelValue(rawKey);
+            for (const state of CIRCUIT_STATES)
+              circuit.set({ pipeline, key, state }, keyState === state ? 1 : 0);
+          }
+        }
       }
     },
   });
   context.registry.registerMetric(circuit);
+  const keysName = 'resilience_circuit_keys';
+  const keys = new Gauge<'pipeline' | 'state'>({
+    name: keysName,
+    help: 'Keys of a keyed circuit breaker, by the state of their circuit.',
+    labelNames: ['pipeline', 'state'],
+    registers: [],
+    collect() {
+      keys.reset();
+      for (const [pipeline, group] of groupByPipeline(keysName)) {
+        const counts = new Map<string, number>(CIRCUIT_STATES.map((state) => [state, 0]));
+        let seen = false;
+        for (const stats of group) {
+          const circuitKeys = stats.circuitKeys;
+          if (circuitKeys === undefined) continue;
+          seen = true;
+          counts.set('closed', counts.get('closed')! + circuitKeys.size - circuitKeys.notClosed.length);
+          for (const [, state] of circuitKeys.notClosed) counts.set(state, (counts.get(state) ?? 0) + 1);
+        }
+        if (!seen) continue;
+        for (const state of CIRCUIT_STATES) keys.set({ pipeline, state }, counts.get(state) ?? 0);
+      }
+    },
+  });
+  context.registry.registerMetric(keys);
   numericGauge('resilience_bulkhead_in_flight', 'Calls executing inside the bulkhead.', 'bulkheadInFlight');
   numericGauge('resilience_bulkhead_queued', 'Calls waiting in the bulkhead queue.', 'bulkheadQueued');
   numericGauge('resilience_retry_budget_tokens', 'Tokens left in the retry budget.', 'budgetTokens');
