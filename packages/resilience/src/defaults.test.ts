@@ -90,3 +90,24 @@ describe('the default pipeline', () => {
     },
   );
 });
+
+// The README's recipe for a dependency whose errors are brief and independent.
+const TRANSIENT: PipelineOptions = { retry: { maxAttempts: 4, baseDelayMs: 10 } };
+
+describe("the README's recipe for brief, independent errors (4 attempts, 10 ms base delay)", () => {
+  it.each([1, 10, 100, 1000])(
+    'succeeds at least 99 % of the time at 30 % independent failures, at %d calls a second',
+    async (perSecond) => {
+      const { successRate } = await drive(TRANSIENT, { calls: 3_000, perSecond, failureRate: 0.3 });
+      expect(successRate).toBeGreaterThanOrEqual(0.99);
+    },
+  );
+
+  it.each([1, 10, 1000])(
+    'still sends at most 1.2 times the calls made in a full outage, at %d calls a second',
+    async (perSecond) => {
+      const { amplification } = await drive(TRANSIENT, { calls: 3_000, perSecond, failureRate: 1 });
+      expect(amplification).toBeLessThanOrEqual(1.2);
+    },
+  );
+});
