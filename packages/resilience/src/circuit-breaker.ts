@@ -1,5 +1,6 @@
 import { CircuitState as CockatielState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
 import { CircuitOpenError, isLocalRejection } from './errors.js';
+import type { ResilienceEvent } from './events.js';
 import { now } from './internal/clock.js';
 import type { Scope } from './internal/scope.js';
 import { type BreakReason, SlidingWindowBreaker } from './internal/sliding-window.js';
@@ -95,6 +96,15 @@ export const CIRCUIT_BREAKER_OPTION_KEYS = [
 export function circuitBreaker(
   options: CircuitBreakerOptions = {},
   owner = 'circuitBreaker',
+): CircuitBreakerPolicy {
+  return keyBreaker(options, owner, undefined);
+}
+
+/** A circuit breaker whose events name `key`: one key's breaker of a `keyedCircuitBreaker`. */
+export function keyBreaker(
+  options: CircuitBreakerOptions,
+  owner: string,
+  key: string | undefined,
 ): CircuitBreakerPolicy {
   const p = owner === 'circuitBreaker' || owner === 'keyedCircuitBreaker' ? '' : 'circuitBreaker.';
   checkKeys(owner, p, options as Record<string, unknown>, CIRCUIT_BREAKER_OPTION_KEYS);
@@ -215,7 +225,26 @@ export function circuitBreaker(
       ...(error === undefined ? {} : { error }),
       delayMs: currentBreakMs,
       reason,
+      ...(key === undefined ? {} : { key }),
     });
+  }
+
+  function emit(scope: Scope, kind: 'half-open' | 'reset' | 'reject', error?: unknown): void {
+    const call = scope.call;
+    if (key === undefined) {
+      call.emit('circuit-breaker', kind, 0, error);
+      return;
+    }
+    if (!call.events.active) return;
+    call.events.emit({
+      pipeline: call.pipeline,
+      policy: 'circuit-breaker',
+      kind,
+      attempt: call.attemptNumber,
+      durationS: 0,
+      ...(error === undefined ? {} : { error }),
+      key,
+    } as ResilienceEvent);
   }
 
   function close(scope: Scope | undefined): void {
@@ -225,7 +254,7 @@ export function circuitBreaker(
     probesInFlight = 0;
     probeSuccesses = 0;
     breaker.success(CockatielState.HalfOpen); // clears the counting window
-    scope?.call.emit('circuit-breaker', 'reset', 0);
+    if (scope !== undefined) emit(scope, 'reset');
   }
 
   function reject(
@@ -234,7 +263,7 @@ export function circuitBreaker(
     retryAfterMs: number | undefined,
   ): CircuitOpenError {
     const error = new CircuitOpenError(which, retryAfterMs, scope.call.pipeline);
-    scope.call.emit('circuit-breaker', 'reject', 0, error);
+    emit(scope, 'reject', error);
     return error;
   }
 
@@ -287,7 +316,7 @@ export function circuitBreaker(
       generation++;
       probesInFlight = 0;
       probeSuccesses = 0;
-      scope.call.emit('circuit-breaker', 'half-open', 0);
+      emit(scope, 'half-open');
     }
     if (probesInFlight + probeSuccesses >= probes) return undefined;
     probesInFlight++;

@@ -88,17 +88,23 @@ export interface BreakEvent extends EventBase<'break', 'circuit-breaker'> {
    * slow-call ratio, or a slow probe).
    */
   readonly reason: 'failures' | 'slow-calls';
+  /** The key whose circuit opened, for a `keyedCircuitBreaker`. */
+  readonly key?: string;
 }
 
 /** The circuit admits probes (`half-open`), closed again (`reset`), or was isolated by hand (`isolate`). */
 export interface CircuitEvent
   extends EventBase<'half-open' | 'reset' | 'isolate', 'circuit-breaker'>,
     NoError,
-    NoDelay {}
+    NoDelay {
+  /** The key whose circuit this is, for a `keyedCircuitBreaker`. */
+  readonly key?: string;
+}
 
 /** The circuit, the bulkhead or the rate limiter refused a call; `error` is what the call rejects with. */
 export type RejectEvent =
-  | (EventBase<'reject', 'circuit-breaker'> & NoDelay & { readonly error: CircuitOpenError })
+  | (EventBase<'reject', 'circuit-breaker'> &
+      NoDelay & { readonly error: CircuitOpenError; readonly key?: string })
   | (EventBase<'reject', 'bulkhead'> & NoDelay & { readonly error: BulkheadFullError })
   | (EventBase<'reject', 'rate-limit'> & NoDelay & { readonly error: RateLimitedError });
 

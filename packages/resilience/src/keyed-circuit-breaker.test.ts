@@ -117,12 +117,17 @@ describe('keyedCircuitBreaker', () => {
     expect(p.circuitState).toBeUndefined();
   });
 
-  it('reports circuit events under the circuit-breaker policy', async () => {
+  it('reports circuit events under the circuit-breaker policy, naming the key', async () => {
     const { p } = keyed();
-    const kinds: string[] = [];
-    p.onEvent((e) => kinds.push(`${e.policy}/${e.kind}`));
+    const seen: string[] = [];
+    p.onEvent((e) => {
+      if (e.policy === 'circuit-breaker') seen.push(`${e.kind}:${e.key}`);
+    });
     await callAs(p, 'a', fail);
-    expect(kinds).toContain('circuit-breaker/break');
+    await callAs(p, 'a', succeed);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await callAs(p, 'a', succeed);
+    expect(seen).toEqual(['break:a', 'reject:a', 'half-open:a', 'reset:a']);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   type CircuitBreakerPolicy,
   type CircuitState,
   circuitBreaker,
+  keyBreaker,
 } from './circuit-breaker.js';
 import type { ExecuteContext, Scope } from './internal/scope.js';
 import { checkFunction, checkKeys, invalidOption, optionalNumber } from './internal/validate.js';
@@ -41,7 +42,8 @@ const OWN = ['key', 'maxKeys'] as const;
 /**
  * One circuit breaker per key, so a failing host, method or tenant opens only its own circuit. Each key's
  * breaker is a `circuitBreaker` of the given options, made on the key's first call; beyond `maxKeys` the
- * least recently used key is dropped with its state. Compose it where a `circuitBreaker` would go.
+ * least recently used key is dropped with its state. Compose it where a `circuitBreaker` would go; its
+ * keys' circuit events carry the `key`.
  *
  * @example
  * const perHost = keyedCircuitBreaker({ key: () => currentHost.getStore() ?? 'unknown', maxKeys: 500 });
@@ -67,7 +69,7 @@ export function keyedCircuitBreaker(
   function breakerOf(k: string): CircuitBreakerPolicy {
     let breaker = breakers.get(k);
     if (breaker === undefined) {
-      breaker = circuitBreaker(breakerOptions, owner);
+      breaker = keyBreaker(breakerOptions, owner, k);
       if (breakers.size >= maxKeys) breakers.delete(breakers.keys().next().value as string);
     } else {
       breakers.delete(k);

@@ -194,6 +194,8 @@ describe('observePipeline', () => {
     expect(body).not.toMatch(/key="b"/);
     expect(body).toMatch(/resilience_circuit_keys\{pipeline="bridge-keyed",state="closed"\} 1/);
     expect(body).toMatch(/resilience_circuit_keys\{pipeline="bridge-keyed",state="open"\} 1/);
+    expect(core.lines.find((l) => l.event === 'break')).toMatchObject({ key: 'a', reason: 'failures' });
+    expect(body).not.toMatch(/resilience_events_total\{[^}]*key=/);
     stop();
     p.dispose();
   });

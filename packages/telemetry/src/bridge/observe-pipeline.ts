@@ -62,6 +62,8 @@ function attributesOf(event: ResilienceEvent): Attributes {
   if (event.delayMs !== undefined) attributes['keel.delay_ms'] = Math.round(event.delayMs);
   if (event.kind === 'chaos') attributes['keel.chaos.fault'] = event.fault;
   if (event.kind === 'break') attributes['keel.circuit.reason'] = event.reason;
+  if (event.policy === 'circuit-breaker' && event.key !== undefined)
+    attributes['keel.circuit.key'] = event.key;
   if (event.error !== undefined) {
     attributes['error.type'] = errorType(event.error);
     attributes['exception.message'] = errorMessage(event.error);
@@ -121,6 +123,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
           attempt: event.attempt,
           ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
           ...(event.kind === 'break' ? { reason: event.reason } : {}),
+          ...(event.policy === 'circuit-breaker' && event.key !== undefined ? { key: event.key } : {}),
           ...shown,
           ...(event.error === undefined
             ? {}
