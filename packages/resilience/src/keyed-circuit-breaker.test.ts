@@ -109,6 +109,22 @@ describe('keyedCircuitBreaker', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
+  it('fails a call with what the key function threw, without calling the dependency', async () => {
+    const thrown = new Error('no tenant');
+    const p = make(
+      compose(
+        keyedCircuitBreaker({
+          key: () => {
+            throw thrown;
+          },
+        }),
+      ),
+    );
+    const fn = vi.fn(succeed);
+    expect(await p.execute(fn).catch((e: unknown) => e)).toBe(thrown);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
   it('reports its keys in the pipeline stats, and leaves the pipeline circuit state undefined', async () => {
     const { p } = keyed();
     await callAs(p, 'a', fail);
