@@ -123,6 +123,15 @@ describe('bindEmitter', () => {
     expect(seenByNextListener(emitter)).toBe('bound');
   });
 
+  it('leaves another emitter unbound when a bound method is called on it', () => {
+    const emitter = new EventEmitter();
+    bindEmitter(ctx, emitter);
+    const other = new EventEmitter();
+    other.on = emitter.on;
+    expect(seenByNextListener(other)).toBeUndefined();
+    expect(seenByNextListener(emitter)).toBe('bound');
+  });
+
   it('falls back to OpenTelemetry’s binding when the methods were already patched', () => {
     const emitter = new EventEmitter();
     context.bind(ROOT_CONTEXT.setValue(key, 'otel'), emitter);

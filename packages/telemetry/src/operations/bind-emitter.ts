@@ -1,29 +1,32 @@
 import type { EventEmitter } from 'node:events';
 import { type Context, context } from '@opentelemetry/api';
 
-// The context each bound emitter's later listeners run in, in one symbol-keyed slot of the emitter (as the
-// request's exchange is kept on its response). Symbol.for, so a second installed copy of this package
-// reads the same slot.
-const kContext = Symbol.for('keel.telemetry.context');
-
 type Listener = (...args: unknown[]) => unknown;
 /** A wrapper as EventEmitter's own `once` makes them: `.listener` is what `removeListener` matches. */
 type Wrapper = Listener & { listener: Listener };
-type Add = (this: Bound, event: string | symbol, listener: Listener) => unknown;
-type Bound = EventEmitter & Record<string, Add> & { [kContext]?: Context };
+type Add = (this: EventEmitter, event: string | symbol, listener: Listener) => unknown;
+// The emitter's own properties, as read and written here.
+type Slots = Record<string, unknown>;
+
+// Marks the methods a binding installs, so a second binding of the same emitter finds the first. Symbol.for,
+// so a second installed copy of this package recognises them too.
+const kBound = Symbol.for('keel.telemetry.bound-method');
+type BoundAdd = Add & { [kBound]?: true };
 
 // The inherited method registers the wrapper; were it to re-enter a patched method (none of Node's do),
 // the wrapper must not be wrapped again, or `removeListener(event, listener)` could no longer find it.
 let adding = false;
 
-// The method the emitter inherits under the same name registers the wrapper.
-function addWith(name: string): Add {
-  return function keelBoundAdd(event, listener) {
+// The method `emitter` inherits under the same name registers the wrapper. The context is held by the
+// method itself rather than in a slot of the emitter: measured, a property added to a request or response
+// that Express has re-prototyped costs far more than a closure, and a WeakMap entry more than both.
+function addWith(name: string, emitter: EventEmitter, ctx: Context): BoundAdd {
+  const method: BoundAdd = function keelBoundAdd(this: EventEmitter, event, listener) {
     const add = Object.getPrototypeOf(this)[name] as Add;
-    const ctx = this[kContext];
-    // Not a function: left to the inherited method, which throws Node's usual error.
-    if (ctx === undefined || adding || typeof listener !== 'function') return add.call(this, event, listener);
-    const wrapper = wrap(this, ctx, event, listener);
+    // Not a function: left to the inherited method, which throws Node's usual error. Called on another
+    // emitter (the method copied over): that emitter is not bound.
+    if (this !== emitter || adding || typeof listener !== 'function') return add.call(this, event, listener);
+    const wrapper = wrap(emitter, ctx, event, listener);
     adding = true;
     try {
       return add.call(this, event, wrapper);
@@ -31,6 +34,8 @@ function addWith(name: string): Add {
       adding = false;
     }
   };
+  method[kBound] = true;
+  return method;
 }
 
 /**
@@ -46,7 +51,7 @@ function addWith(name: string): Add {
  * `removeListener` and `listeners()` already take it: it runs once. Installing two methods fewer per
  * emitter (two emitters per request) is a measurable share of an inbound request's cost.
  */
-function wrap(emitter: Bound, ctx: Context, event: string | symbol, listener: Listener): Wrapper {
+function wrap(emitter: EventEmitter, ctx: Context, event: string | symbol, listener: Listener): Wrapper {
   const inner = (listener as Partial<Wrapper>).listener;
   const once = typeof inner === 'function';
   let fired = false;
@@ -69,29 +74,22 @@ const METHODS = ['on', 'addListener', 'prependListener'] as const;
 // Someone else's binding shows as any of these being the emitter's own.
 const LISTENER_METHODS = [...METHODS, 'once', 'prependOnceListener'];
 
-type Methods = ReadonlyArray<readonly [string, Add]>;
-
-// Own methods, one shared set: they look up what they override on the emitter's prototype.
-const OWN: Methods = METHODS.map((name) => [name, addWith(name)]);
-
 /**
  * Makes every listener added to `emitter` from now on run in `ctx`, as `context.bind(ctx, emitter)` does,
  * for less: OpenTelemetry's binding builds a listener map and six closures per emitter, and a wrapper
- * plus two maps per listener; this reads the context from the emitter and makes one closure per listener
- * added. Listeners added before are left as they are; removing a listener by the function given works
- * with EventEmitter's own methods. The emitter gets the shared methods as own properties (nothing is
+ * plus two maps per listener; this installs three methods holding the context and makes one closure per
+ * listener added. Listeners added before are left as they are; removing a listener by the function given
+ * works with EventEmitter's own methods. The emitter gets the methods as own properties (nothing is
  * changed on any prototype), unless its listener methods are already its own (bound by someone else):
  * then it gets OpenTelemetry's binding. The first binding wins.
  */
 export function bindEmitter(ctx: Context, emitter: EventEmitter): void {
-  const target = emitter as Bound;
-  if (target[kContext] !== undefined) return;
+  const target = emitter as unknown as Slots;
   for (const name of LISTENER_METHODS) {
     if (Object.hasOwn(target, name)) {
-      context.bind(ctx, emitter);
+      if ((target[name] as Partial<BoundAdd> | undefined)?.[kBound] !== true) context.bind(ctx, emitter);
       return;
     }
   }
-  target[kContext] = ctx;
-  for (const [name, method] of OWN as Methods) target[name] = method;
+  for (const name of METHODS) target[name] = addWith(name, emitter, ctx);
 }
