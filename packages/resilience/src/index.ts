@@ -9,6 +9,7 @@ export {
   circuitBreaker,
 } from './circuit-breaker.js';
 export { type ComposedPolicy, compose } from './compose.js';
+export { ConfigError, type ConfigIssue, isConfigError } from './config-error.js';
 export { getDeadline, msUntil, remainingMs, runWithDeadline, setDeadline } from './deadline.js';
 export {
   BulkheadFullError,
@@ -70,6 +71,13 @@ export {
   type PipelineStats,
   pipeline,
 } from './pipeline.js';
+export {
+  type ConfiguredPipelines,
+  type PipelinesFromConfigOptions,
+  pipelinesFromConfig,
+  pipelinesSchema,
+  validatePipelinesConfig,
+} from './pipelines-from-config.js';
 export { isPolicy, type Next, type Policy } from './policy.js';
 export { type RateLimitOptions, type RateLimitPolicy, rateLimit } from './rate-limit.js';
 export { isRetryableByDefault, type Outcome, type RetryOptions, type RetryPolicy, retry } from './retry.js';

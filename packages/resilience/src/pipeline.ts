@@ -122,15 +122,28 @@ const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
  * const charge = await payments.execute(({ signal }) => fetch(url, { signal }));
  */
 export function pipeline(name: string, options: PipelineOptions | Policy = {}): Pipeline {
+  return createPipeline(name, options, true);
+}
+
+/**
+ * `pipeline()`, optionally left out of the registry (a reloadable pipeline registers its stable facade
+ * instead) and reusing a circuit breaker, so a reload keeps the breaker's state.
+ */
+export function createPipeline(
+  name: string,
+  options: PipelineOptions | Policy,
+  registered: boolean,
+  breakerToKeep?: CircuitBreakerPolicy,
+): Pipeline {
   if (typeof name !== 'string' || !NAME.test(name)) {
     invalidOption('pipeline', 'argument name', '1 to 128 characters of [A-Za-z0-9._:/-]', name);
   }
-  assertNameFree(name);
+  if (registered) assertNameFree(name);
   const owner = `pipeline "${name}"`;
   const custom = isPolicy(options);
   const policies = custom
     ? flatten([options])
-    : resolvePolicies(owner, checkObject(owner, 'options', options));
+    : resolvePolicies(owner, checkObject(owner, 'options', options), breakerToKeep);
   ensureContextManager();
   const events = new EventChannel();
   const find = <P extends Policy>(policyName: string) => policies.find((p): p is P => p.name === policyName);
@@ -298,12 +311,12 @@ export function pipeline(name: string, options: PipelineOptions | Policy = {}): 
     dispose() {
       if (disposed) return;
       disposed = true;
-      retire(self);
+      if (registered) retire(self);
       for (let call = head; call !== undefined; call = call.next) {
         call.abort(new CancelledError('pipeline disposed', name));
       }
     },
   };
-  announce(self);
+  if (registered) announce(self);
   return self;
 }

@@ -1,6 +1,6 @@
 import { type BulkheadOptions, bulkhead } from '../bulkhead.js';
 import { type ChaosOptions, chaos } from '../chaos.js';
-import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker.js';
+import { type CircuitBreakerOptions, type CircuitBreakerPolicy, circuitBreaker } from '../circuit-breaker.js';
 import { fallback } from '../fallback.js';
 import { type HedgeOptions, hedge } from '../hedge.js';
 import type { PipelineOptions } from '../pipeline.js';
@@ -36,7 +36,11 @@ export const PIPELINE_OPTION_KEYS = [
  * (a short totalTimeout shortens the default attempt timeout, a long timeout lengthens the default
  * totalTimeout). Throws naming the option when a value or a combination is out of range.
  */
-export function resolvePolicies(owner: string, options: PipelineOptions): Policy[] {
+export function resolvePolicies(
+  owner: string,
+  options: PipelineOptions,
+  breakerToKeep?: CircuitBreakerPolicy,
+): Policy[] {
   checkKeys(owner, '', options as Record<string, unknown>, PIPELINE_OPTION_KEYS);
   const off = (v: unknown): v is false => v === false;
   // Defaults adapt to what the user did set: a short totalTimeout shortens the default attempt timeout,
@@ -89,7 +93,8 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
     const ratioMode = cb.consecutiveFailures === undefined;
     // The window must see at least two attempts end, or a slow outage could never reach the ratio.
     if (ratioMode && cb.samplingDurationMs === undefined && attemptMs !== undefined) {
-      policies.push(circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner));
+      const built = circuitBreaker({ ...cb, samplingDurationMs: Math.max(30_000, 2 * attemptMs) }, owner);
+      policies.push(breakerToKeep ?? built);
     } else {
       if (ratioMode && attemptMs !== undefined && (cb.samplingDurationMs as number) < 2 * attemptMs) {
         optionOutOfRange(
@@ -99,7 +104,8 @@ export function resolvePolicies(owner: string, options: PipelineOptions): Policy
           cb.samplingDurationMs,
         );
       }
-      policies.push(circuitBreaker(cb, owner));
+      const built = circuitBreaker(cb, owner);
+      policies.push(breakerToKeep ?? built);
     }
     // An attempt that runs for its whole timeout fails as a timeout: such a threshold would count no slow success.
     const slowMs = cb.slowCallDurationThresholdMs;
