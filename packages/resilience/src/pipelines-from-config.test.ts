@@ -215,6 +215,31 @@ describe('pipelinesFromConfig reload', () => {
     await expect(p.execute(() => 'ok')).rejects.toSatisfy(isCircuitOpenError);
   });
 
+  it('keeps one live pipeline per name, the stable one, before, during and after a reload', async () => {
+    const name = fresh();
+    const set = build({ pipelines: { [name]: { timeout: 1_000 } } });
+    const p = set.get(name);
+    const inFlight = p.execute(() => new Promise((resolve) => setTimeout(resolve, 100, 'done')));
+    set.reload({ pipelines: { [name]: { timeout: 2_000 } } });
+    const named = () => livePipelinesForTest().filter((x) => x.name === name);
+    expect(named()).toEqual([p]);
+    expect(() => pipeline(name)).toThrow(/already has this name/);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(inFlight).resolves.toBe('done');
+    expect(named()).toEqual([p]);
+    expect(p.stats.inFlight).toBe(0);
+  });
+
+  it('starts a new breaker when the attempt timeout it follows changes', async () => {
+    const name = fresh();
+    const breaker = { consecutiveFailures: 1 };
+    const set = build({ pipelines: { [name]: { retry: false, circuitBreaker: breaker } } });
+    const p = set.get(name);
+    await expect(p.execute(failing)).rejects.toThrow('down');
+    set.reload({ pipelines: { [name]: { retry: false, circuitBreaker: breaker, totalTimeout: 5_000 } } });
+    expect(p.circuitState).toBe('closed');
+  });
+
   it('starts a changed breaker closed', async () => {
     const name = fresh();
     const set = build({

@@ -32,8 +32,8 @@ export interface ConfiguredPipelines {
   /**
    * Validates `data` fully (throwing a `ConfigError`, with nothing changed, when it fails), then swaps
    * each pipeline's options: calls in flight finish under the options they started with, new calls use
-   * the new ones. A breaker whose options (and the attempt timeout) did not change keeps its state; one
-   * whose did starts closed. Removed pipelines reject new calls and are disposed once their calls settle;
+   * the new ones. A breaker whose options (and `timeout`, `totalTimeout`) did not change keeps its state;
+   * one whose did starts closed. Removed pipelines reject new calls and are disposed once their calls settle;
    * added ones are created.
    */
   reload(data: unknown): void;
@@ -161,7 +161,10 @@ function merge(given: PipelineOptions, override: PipelineOptions | undefined): P
   return merged as PipelineOptions;
 }
 
-/** The breaker depends on its own options and on the attempt timeout (its default window follows it). */
+/**
+ * The breaker depends on its own options and on the attempt timeout, which its default window and the
+ * slow-call bound follow; the attempt timeout's default follows `totalTimeout`.
+ */
 function breakerUnchanged(
   before: Record<string, unknown> | undefined,
   after: Record<string, unknown>,
@@ -169,7 +172,8 @@ function breakerUnchanged(
   return (
     before !== undefined &&
     canonical(before.circuitBreaker) === canonical(after.circuitBreaker) &&
-    canonical(before.timeout) === canonical(after.timeout)
+    canonical(before.timeout) === canonical(after.timeout) &&
+    canonical(before.totalTimeout) === canonical(after.totalTimeout)
   );
 }
 
