@@ -281,6 +281,14 @@ describe('pipelinesFromConfig reload', () => {
     expect(livePipelinesForTest()).toContain(p);
   });
 
+  it('makes afresh on reload a pipeline the application disposed itself', async () => {
+    const name = fresh();
+    const set = build({ pipelines: { [name]: {} } });
+    set.get(name).dispose();
+    set.reload({ pipelines: { [name]: { retry: false } } });
+    await expect(set.get(name).execute(() => 'back')).resolves.toBe('back');
+  });
+
   it('forwards the events of every generation to listeners of the stable pipeline', async () => {
     const name = fresh();
     const set = build({ pipelines: { [name]: { retry: false } } });

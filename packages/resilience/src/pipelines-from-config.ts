@@ -8,9 +8,17 @@ import type { Pipeline, PipelineOptions } from './pipeline.js';
 import { assertNameFree } from './registry.js';
 
 /** The JSON Schema of the configuration format, as published at `@keel/resilience/schema/pipelines.schema.json`. */
-export const pipelinesSchema: Schema = JSON.parse(
-  readFileSync(new URL('../schema/pipelines.schema.json', import.meta.url), 'utf8'),
+export const pipelinesSchema: Schema = deepFreeze(
+  JSON.parse(readFileSync(new URL('../schema/pipelines.schema.json', import.meta.url), 'utf8')),
 );
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /** Options of `pipelinesFromConfig`. */
 export interface PipelinesFromConfigOptions {
@@ -90,13 +98,21 @@ export function pipelinesFromConfig(
     const pipelines = (next as { pipelines: Record<string, Record<string, unknown>> }).pipelines;
     for (const name of Object.keys(pipelines)) {
       const closing = draining.get(name);
-      if (!entries.has(name) && (closing === undefined || closing.gone)) assertNameFree(name);
+      const held = entries.get(name) ?? closing;
+      if (held === undefined || held.gone) assertNameFree(name);
     }
     return pipelines;
   };
 
   const apply = (pipelines: Record<string, Record<string, unknown>>) => {
     for (const [name, closing] of draining) if (closing.gone) draining.delete(name);
+    // A pipeline the application disposed itself is made afresh if the configuration still has it.
+    for (const [name, entry] of entries) {
+      if (!entry.gone) continue;
+      entries.delete(name);
+      sources.delete(name);
+      facades.delete(name);
+    }
     for (const [name, entry] of entries) {
       if (pipelines[name] !== undefined) continue;
       entry.close();
