@@ -111,6 +111,17 @@ export type RejectEvent =
 /** The bulkhead queued a call. */
 export interface QueuedEvent extends EventBase<'queued', 'bulkhead'>, NoError, NoDelay {}
 
+/**
+ * An adaptive bulkhead's limit moved materially (by at least 10 % and 1 since the last one reported); at
+ * most one a second per bulkhead, so the last change may go unreported: read the limit from `stats`.
+ */
+export interface LimitEvent extends EventBase<'limit', 'bulkhead'>, NoError, NoDelay {
+  /** The limit last reported (the initial limit for the first event). */
+  readonly previousLimit: number;
+  /** Calls allowed at once from now on. */
+  readonly limit: number;
+}
+
 /** The fallback answered for a failed call. */
 export interface FallbackEvent extends EventBase<'fallback', 'fallback'>, NoDelay {
   /** The failure it answered for. */
@@ -157,6 +168,7 @@ export type ResilienceEvent =
   | CircuitEvent
   | RejectEvent
   | QueuedEvent
+  | LimitEvent
   | FallbackEvent
   | ChaosEvent
   | AttemptEvent

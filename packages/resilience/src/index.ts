@@ -1,6 +1,11 @@
 import './node-check.js';
 
-export { type BulkheadOptions, type BulkheadPolicy, bulkhead } from './bulkhead.js';
+export {
+  type AdaptiveLimitOptions,
+  type BulkheadOptions,
+  type BulkheadPolicy,
+  bulkhead,
+} from './bulkhead.js';
 export { type ChaosOptions, type ChaosPolicy, chaos } from './chaos.js';
 export {
   type CircuitBreakerOptions,
@@ -39,6 +44,7 @@ export type {
   GiveUpEvent,
   HedgeEvent,
   HedgeWonEvent,
+  LimitEvent,
   PolicyName,
   QueuedEvent,
   RejectEvent,

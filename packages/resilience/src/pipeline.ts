@@ -40,7 +40,7 @@ export interface PipelineOptions {
   retry?: RetryOptions | false;
   /** @default {} (opens above 50 % failed attempts over 30 s with at least 20 attempts, for 5 s, one probe) */
   circuitBreaker?: CircuitBreakerOptions | false;
-  /** @default false */
+  /** `{ maxConcurrent }`, or `{ adaptive: { algorithm, minLimit, maxLimit, ... } }` for a limit that adapts. @default false */
   bulkhead?: BulkheadOptions | false;
   /** @default false */
   rateLimit?: RateLimitOptions | false;
@@ -73,6 +73,8 @@ export interface PipelineStats {
   readonly circuitState: CircuitState | undefined;
   readonly bulkheadInFlight: number | undefined;
   readonly bulkheadQueued: number | undefined;
+  /** An adaptive bulkhead's limit now (calls allowed at once); undefined without one. */
+  readonly concurrencyLimit: number | undefined;
   readonly budgetTokens: number | undefined;
   /**
    * A composed `keyedCircuitBreaker`'s keys: how many it holds, and those whose circuit is not closed with
@@ -153,7 +155,12 @@ export function createPipeline(
   const budget: RetryBudget | undefined = find<RetryPolicy>('retry')?.budget;
   // A composed pipeline runs its chain of policies (`run`); the standard one is launched fused, unless it
   // hedges (parallel attempts of one call) or injects faults: those run through the policies' own `run`.
-  const fused = !custom && find('hedge') === undefined && find('chaos') === undefined;
+  // An adaptive bulkhead learns from each attempt's latency and outcome, which its own `run` observes.
+  const fused =
+    !custom &&
+    find('hedge') === undefined &&
+    find('chaos') === undefined &&
+    limiter?.concurrencyLimit === undefined;
   const chain: (scope: Scope) => Promise<unknown> = fused ? invoke : link(policies, invoke);
   let launch: ((call: StandardCall) => void) | undefined;
   let totalMs: number | undefined;
@@ -304,6 +311,7 @@ export function createPipeline(
         circuitState: breaker?.state,
         bulkheadInFlight: limiter?.inFlight,
         bulkheadQueued: limiter?.queued,
+        concurrencyLimit: limiter?.concurrencyLimit,
         budgetTokens: budget?.tokens,
         circuitKeys: keyed && { size: keyed.size, notClosed: keyed.notClosed() },
       };

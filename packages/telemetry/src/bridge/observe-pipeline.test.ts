@@ -139,6 +139,32 @@ describe('observePipeline', () => {
     p.dispose();
   });
 
+  it("exports an adaptive bulkhead's limit as a gauge and counts its limit events from 0", async () => {
+    const core = testCore();
+    const adaptive = pipeline('bridge-adaptive', {
+      retry: false,
+      bulkhead: { adaptive: { algorithm: 'aimd', initialLimit: 2 } },
+    });
+    const fixed = pipeline('bridge-fixed', { retry: false, bulkhead: { maxConcurrent: 2 } });
+    const stops = [adaptive, fixed].map((p) => observePipeline(p, core.metrics, core.logger));
+    const text = async () => (await core.metrics.metricsText()).body;
+    expect(await text()).toMatch(/resilience_concurrency_limit\{pipeline="bridge-adaptive"\} 2/);
+    expect(await text()).not.toMatch(/resilience_concurrency_limit\{pipeline="bridge-fixed"/);
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-adaptive",policy="bulkhead",event="limit"\} 0/,
+    );
+    expect(await text()).not.toMatch(/pipeline="bridge-fixed",policy="bulkhead",event="limit"/);
+    await Promise.all([adaptive.execute(() => 1), adaptive.execute(() => 2)]);
+    expect(adaptive.stats.concurrencyLimit).toBe(4);
+    expect(await text()).toMatch(/resilience_concurrency_limit\{pipeline="bridge-adaptive"\} 4/);
+    expect(await text()).toMatch(
+      /resilience_events_total\{pipeline="bridge-adaptive",policy="bulkhead",event="limit"\} 1/,
+    );
+    for (const stop of stops) stop();
+    adaptive.dispose();
+    fixed.dispose();
+  });
+
   it('says in the log line that slow calls opened the circuit', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const core = testCore();

@@ -25,6 +25,8 @@ const LOG_LEVEL: Partial<Record<ResilienceEvent['kind'], Level>> = {
   hedge: 'debug',
   'hedge-won': 'debug',
   chaos: 'debug',
+  // Rate-limited at the source (a material change, at most once a second per bulkhead).
+  limit: 'info',
 };
 
 // The decisions each policy can report: their `resilience_events_total` series are made at 0 when a
@@ -39,6 +41,7 @@ const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'
   'circuit-breaker': ['break', 'half-open', 'reset', 'isolate', 'reject'],
   // Its keys' breakers report as `circuit-breaker`.
   'keyed-circuit-breaker': [],
+  // `limit` too when the bulkhead is adaptive (see countEvents).
   bulkhead: ['reject', 'queued'],
   timeout: ['timeout'],
   fallback: ['fallback'],
@@ -49,7 +52,8 @@ const POLICY_EVENTS: Readonly<Record<PolicyName, readonly ResilienceEvent['kind'
 // Span events read as the decision: `retry`, `timeout`, `circuit.break`, `bulkhead.reject`…
 function spanEventName(event: ResilienceEvent): string {
   if (event.policy === 'circuit-breaker') return `circuit.${event.kind}`;
-  if (event.kind === 'reject' || event.kind === 'queued') return `${event.policy}.${event.kind}`;
+  if (event.kind === 'reject' || event.kind === 'queued' || event.kind === 'limit')
+    return `${event.policy}.${event.kind}`;
   return event.kind;
 }
 
@@ -64,6 +68,10 @@ function attributesOf(event: ResilienceEvent): Attributes {
   if (event.kind === 'break') attributes['keel.circuit.reason'] = event.reason;
   if (event.policy === 'circuit-breaker' && event.key !== undefined)
     attributes['keel.circuit.key'] = event.key;
+  if (event.kind === 'limit') {
+    attributes['keel.bulkhead.limit'] = event.limit;
+    attributes['keel.bulkhead.previous_limit'] = event.previousLimit;
+  }
   if (event.error !== undefined) {
     attributes['error.type'] = errorType(event.error);
     attributes['exception.message'] = errorMessage(event.error);
@@ -124,6 +132,7 @@ export function observePipeline(pipeline: Pipeline, metrics: KeelMetrics, logger
           ...(event.delayMs === undefined ? {} : { delay_ms: Math.round(event.delayMs) }),
           ...(event.kind === 'break' ? { reason: event.reason } : {}),
           ...(event.policy === 'circuit-breaker' && event.key !== undefined ? { key: event.key } : {}),
+          ...(event.kind === 'limit' ? { limit: event.limit, previous_limit: event.previousLimit } : {}),
           ...shown,
           ...(event.error === undefined
             ? {}
@@ -182,6 +191,10 @@ function countEvents(
       add(policy, event);
       metrics.resilienceEvents.initialize({ pipeline: name, policy, event });
     }
+  }
+  if (pipeline.stats.concurrencyLimit !== undefined) {
+    add('bulkhead', 'limit');
+    metrics.resilienceEvents.initialize({ pipeline: name, policy: 'bulkhead', event: 'limit' });
   }
   const token = {};
   let owned = owners.get(metrics.resilienceEvents);

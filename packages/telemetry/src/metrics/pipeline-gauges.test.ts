@@ -27,7 +27,7 @@ describe('addPipelineGauges', () => {
     metrics.addPipelineGauges({
       name: 'payments',
       get stats(): PipelineGaugeStats {
-        return { bulkheadInFlight: inFlight, bulkheadQueued: 4, budgetTokens: 7.5 };
+        return { bulkheadInFlight: inFlight, bulkheadQueued: 4, budgetTokens: 7.5, concurrencyLimit: 12 };
       },
     });
     inFlight = 3;
@@ -39,6 +39,9 @@ describe('addPipelineGauges', () => {
     ]);
     expect(await gauge(metrics.registry, 'resilience_retry_budget_tokens')).toEqual([
       { labels: { pipeline: 'payments' }, value: 7.5 },
+    ]);
+    expect(await gauge(metrics.registry, 'resilience_concurrency_limit')).toEqual([
+      { labels: { pipeline: 'payments' }, value: 12 },
     ]);
   });
 

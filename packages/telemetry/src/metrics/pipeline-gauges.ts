@@ -8,6 +8,8 @@ export interface PipelineGaugeStats {
   readonly bulkheadInFlight?: number | undefined;
   readonly bulkheadQueued?: number | undefined;
   readonly budgetTokens?: number | undefined;
+  /** An adaptive bulkhead's current limit; absent (no series) for a fixed bulkhead or none. */
+  readonly concurrencyLimit?: number | undefined;
   /** A keyed circuit breaker's key count, and its keys whose circuit is not closed (most recently used last). */
   readonly circuitKeys?:
     | { readonly size: number; readonly notClosed: readonly (readonly [string, string])[] }
@@ -30,7 +32,7 @@ export const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'isolated'] as con
  */
 export const CIRCUIT_KEY_SERIES_CAP = 20;
 
-type NumericStat = 'bulkheadInFlight' | 'bulkheadQueued' | 'budgetTokens';
+type NumericStat = 'bulkheadInFlight' | 'bulkheadQueued' | 'budgetTokens' | 'concurrencyLimit';
 
 /** How a source is held: `weakly` lets it be collected, and its series then leave with it. */
 export interface PipelineGaugeOptions {
@@ -156,6 +158,11 @@ export function pipelineGauges(
   numericGauge('resilience_bulkhead_in_flight', 'Calls executing inside the bulkhead.', 'bulkheadInFlight');
   numericGauge('resilience_bulkhead_queued', 'Calls waiting in the bulkhead queue.', 'bulkheadQueued');
   numericGauge('resilience_retry_budget_tokens', 'Tokens left in the retry budget.', 'budgetTokens');
+  numericGauge(
+    'resilience_concurrency_limit',
+    'Calls an adaptive bulkhead allows at once now (only pipelines with an adaptive limit).',
+    'concurrencyLimit',
+  );
 
   return function addPipelineGauges(source, options = {}) {
     const weakly = options.weakly === true;
