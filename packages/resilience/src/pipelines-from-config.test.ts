@@ -49,7 +49,7 @@ describe('pipelinesFromConfig validation', () => {
       build({
         pipelines: {
           payments: { timeout: 0, retry: { maxAttempts: 0, backoff: 3 } },
-          search: { bulkhead: {}, hedge: { maxHedged: 'two' } },
+          search: { bulkhead: { maxConcurrent: 0 }, hedge: { maxHedged: 'two' } },
           'bad name!': {},
         },
         extra: true,
@@ -75,7 +75,7 @@ describe('pipelinesFromConfig validation', () => {
       {
         path: 'pipelines.search.bulkhead.maxConcurrent',
         expected: 'an integer from 1 to 1000000',
-        received: 'undefined',
+        received: '0',
       },
       { path: 'pipelines.search.hedge.maxHedged', expected: 'an integer from 1 to 10', received: '"two"' },
       {

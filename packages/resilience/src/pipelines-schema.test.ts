@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { BulkheadOptions } from './bulkhead.js';
+import type { AdaptiveLimitOptions, BulkheadOptions } from './bulkhead.js';
 import type { ChaosOptions } from './chaos.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { HedgeDelayOptions, HedgeOptions } from './hedge.js';
@@ -56,7 +56,22 @@ const classified = {
     halfOpenProbes: 'data',
     failureOn: 'code',
   } satisfies Record<keyof CircuitBreakerOptions, Kind>,
-  bulkhead: { maxConcurrent: 'data', maxQueue: 'data' } satisfies Record<keyof BulkheadOptions, Kind>,
+  bulkhead: { maxConcurrent: 'data', maxQueue: 'data', adaptive: 'data' } satisfies Record<
+    keyof BulkheadOptions,
+    Kind
+  >,
+  adaptiveLimit: {
+    algorithm: 'data',
+    minLimit: 'data',
+    maxLimit: 'data',
+    initialLimit: 'data',
+    increase: 'data',
+    backoffRatio: 'data',
+    smoothing: 'data',
+    queueSize: 'data',
+    rttWindow: 'data',
+    probeInterval: 'data',
+  } satisfies Record<keyof AdaptiveLimitOptions, Kind>,
   rateLimit: {
     limit: 'data',
     intervalMs: 'data',
@@ -92,6 +107,7 @@ const schemaOf: Record<keyof typeof classified, Schema> = {
   retryBudget: defs.retryBudget!,
   circuitBreaker: defs.circuitBreaker!,
   bulkhead: defs.bulkhead!,
+  adaptiveLimit: defs.adaptiveLimit!,
   rateLimit: defs.rateLimit!,
   hedge: defs.hedge!,
   hedgeDelay: defs.hedge!.properties!.delay!,
@@ -118,7 +134,10 @@ function numericLeaves(given: Schema, path: string[] = []): Leaf[] {
 const around: Record<string, Record<string, unknown>> = {
   // The default breaker's window is twice the attempt timeout, within its own bound of an hour.
   timeout: { circuitBreaker: false },
-  bulkhead: { maxConcurrent: 1 },
+  'bulkhead.maxQueue': { maxConcurrent: 1 },
+  'bulkhead.adaptive.increase': { algorithm: 'aimd' },
+  'bulkhead.adaptive.backoffRatio': { algorithm: 'aimd' },
+  'bulkhead.adaptive.initialLimit': { maxLimit: 100_000 },
   rateLimit: { limit: 1 },
   chaos: { rate: 0, latencyMs: 0 },
   'hedge.delay': { percentile: 0.5, window: 10_000 },
