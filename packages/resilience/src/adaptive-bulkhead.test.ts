@@ -80,6 +80,33 @@ describe('adaptive bulkhead, AIMD', () => {
     await Promise.all(running);
   });
 
+  it('admits as many queued calls as a grown limit frees, in arrival order', async () => {
+    const q = pipeline('aimd-queue', {
+      timeout: false,
+      totalTimeout: false,
+      retry: false,
+      circuitBreaker: false,
+      bulkhead: { adaptive: { algorithm: 'aimd', initialLimit: 2 }, maxQueue: 4 },
+    });
+    made.push(q);
+    const order: number[] = [];
+    const calls = Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        q.execute(async () => {
+          order.push(i);
+          await wait(10);
+        }),
+      ),
+    );
+    expect(q.stats).toMatchObject({ bulkheadInFlight: 2, bulkheadQueued: 4 });
+    // The first two succeed with the limit in use: 2 → 3 → 4, and each freed slot goes to the queue.
+    await vi.advanceTimersByTimeAsync(10);
+    expect(q.stats).toMatchObject({ concurrencyLimit: 4, bulkheadInFlight: 4, bulkheadQueued: 0 });
+    await vi.advanceTimersByTimeAsync(10);
+    await calls;
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('reports a material change with a limit event, at most once a second', async () => {
     const p = make('aimd-events', { algorithm: 'aimd', initialLimit: 10, maxLimit: 100 });
     const events: ResilienceEvent[] = [];
