@@ -17,7 +17,13 @@ import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { finishMeta, flag, option, startRun } from './lib/cli.js';
-import { CONFIGS, httpAttempt, SERVICE_TIMEOUT_MS, TUNED_TIMEOUT_MS } from './lib/fault-policies.js';
+import {
+  BASE_CONFIGS,
+  CONFIGS,
+  httpAttempt,
+  SERVICE_TIMEOUT_MS,
+  TUNED_TIMEOUT_MS,
+} from './lib/fault-policies.js';
 import { callsDue, openLoop, receivedIn, recoveryMs, summarise } from './lib/open-loop.js';
 import { emit, fmt } from './lib/report.js';
 
@@ -31,6 +37,10 @@ const MEAN_MS = 2;
 const P99_MS = BASE_MS + MEAN_MS * Math.log(100);
 const KEEL_BREAK_MS = 5_000; // Keel's default break duration (packages/resilience/README.md)
 const WARMUP_CALLS = 50;
+const SLOW_SHARE = 0.03; // long tail: the share of calls 20 × slower, independently
+const CAPACITY = { before: 6, after: 3 }; // capacity scenario: calls the downstream serves at once
+const SERVICE = { base: 20, mean: 20 }; // …each taking 20 ms + an exponential draw of mean 20 ms
+const CAPACITY_RATE = 100; // …at 100 requests/s: 4 calls in service on average, ×1.33 the halved capacity
 
 // ---------------------------------------------------------------- scenarios
 
@@ -43,6 +53,7 @@ function scenarios(quick) {
   const spike = quick
     ? { before: 500, spike: 1_000, after: 1_000 }
     : { before: 2_000, spike: 5_000, after: 5_000 };
+  const capacity = quick ? { before: 1_500, after: 3_500 } : { before: 5_000, after: 15_000 };
   return {
     errors: {
       label: '30 % transient errors',
@@ -59,6 +70,34 @@ function scenarios(quick) {
       durationMs: spike.before + spike.spike + spike.after,
       errorRate: 0,
       phases: [{ from: spike.before, to: spike.before + spike.spike, latencyScale: 20 }],
+      // Hedging runs here too: it cannot help when every call is slow, and it spends the retry budget trying.
+      configs: [...BASE_CONFIGS, 'keel-hedged'],
+    },
+    longtail: {
+      label: `long tail: ${SLOW_SHARE * 100} % of calls 20 × slower, independently${quick ? ' (quick mode: 3 s; 15 s in a full run)' : ''}`,
+      text: `Every call, with probability ${SLOW_SHARE} and independently of the others, takes 20 × its normal latency (≈ ${(20 * (BASE_MS + MEAN_MS)).toFixed(0)} ms on average); no errors. At 200 requests/s in either mode, so the p99 rests on enough slow calls. Hedging is meant for this; only the no-policy baseline, Keel's default and Keel with hedging run.`,
+      durationMs: quick ? 3_000 : 15_000,
+      rateScale: quick ? 2 : 1,
+      errorRate: 0,
+      slowShare: SLOW_SHARE,
+      phases: [],
+      configs: ['none', 'keel-default', 'keel-hedged'],
+    },
+    capacity: {
+      label: `the downstream's capacity halves: ${CAPACITY.before} → ${CAPACITY.after} calls at once after ${capacity.before / 1000} s${quick ? ' (quick mode; 5 s then 15 s in a full run)' : ''}`,
+      text:
+        `The downstream serves at most ${CAPACITY.before} calls at once, each for ${SERVICE.base} ms + an exponential draw of mean ${SERVICE.mean} ms, and queues the rest (first come, first served; a queued call whose client has gone is dropped unserved); ` +
+        `after ${capacity.before / 1000} s it serves only ${CAPACITY.after} at once, for ${capacity.after / 1000} s more. At ${CAPACITY_RATE} requests/s in either mode, about ${(CAPACITY_RATE * (SERVICE.base + SERVICE.mean)) / 1000} calls are in service on average: ` +
+        `within the capacity before, ${((CAPACITY_RATE * (SERVICE.base + SERVICE.mean)) / 1000 / CAPACITY.after).toFixed(2)} × it after (it can serve ${(CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean)} requests/s), so its queue grows. ` +
+        `Goodput here counts only the requests answered successfully within ${SERVICE_TIMEOUT_MS / 1000} s of being due (what a caller waits); only Keel's default and Keel with adaptive concurrency run.`,
+      durationMs: capacity.before + capacity.after,
+      rateScale: CAPACITY_RATE / (quick ? 100 : 200),
+      errorRate: 0,
+      service: SERVICE,
+      capacity: CAPACITY.before,
+      halvedAt: capacity.before,
+      phases: [{ from: capacity.before, to: 1e9, capacity: CAPACITY.after }],
+      configs: ['keel-default', 'keel-adaptive'],
     },
     outage: {
       label: `full outage of ${outage.outage / 1000} s, then recovery${quick ? ' (quick mode; 10 s in a full run)' : ''}`,
@@ -119,21 +158,52 @@ async function downstreamRole() {
   const counter = binCounter();
   let plan = { epoch: Number.POSITIVE_INFINITY, errorRate: 0, phases: [] };
   let rand = random(1);
+  const phaseNow = () => {
+    const t = Date.now() - plan.epoch;
+    return plan.phases.find((p) => t >= p.from && t < p.to);
+  };
+  // With a capacity: at most that many calls in service at once, the rest queued in arrival order.
+  const queue = [];
+  let serving = 0;
+  const pump = () => {
+    const capacity = phaseNow()?.capacity ?? plan.capacity ?? Number.POSITIVE_INFINITY;
+    while (queue.length > 0 && serving < capacity) {
+      const job = queue.shift();
+      if (job.gone()) continue;
+      serving++;
+      setTimeout(() => {
+        serving--;
+        job.answer();
+        pump();
+      }, job.latency);
+    }
+  };
   const server = createServer((req, res) => {
     counter.hit();
     req.resume();
-    const t = Date.now() - plan.epoch;
-    const phase = plan.phases.find((p) => t >= p.from && t < p.to);
+    const phase = phaseNow();
     if (phase?.outage) {
       res.writeHead(503).end();
       return;
     }
-    const latency = (BASE_MS - MEAN_MS * Math.log(1 - rand())) * (phase?.latencyScale ?? 1);
+    const { base, mean } = plan.service ?? { base: BASE_MS, mean: MEAN_MS };
+    let latency = (base - mean * Math.log(1 - rand())) * (phase?.latencyScale ?? 1);
     const fail = rand() < plan.errorRate;
-    setTimeout(() => {
+    if (plan.slowShare && rand() < plan.slowShare) latency *= 20;
+    const answer = () => {
       if (fail) res.writeHead(503).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    }, latency);
+    };
+    if (plan.capacity === undefined) {
+      setTimeout(answer, latency);
+      return;
+    }
+    let closed = false;
+    res.once('close', () => {
+      closed = true;
+    });
+    queue.push({ latency, answer, gone: () => closed });
+    pump();
   });
   const port = await listen(server);
   process.on('message', (msg) => {
@@ -276,7 +346,16 @@ async function runOne(scenario, config, rate, seed) {
     await client.ready;
     await client.request({ type: 'warm-up' });
     const epoch = Date.now() + 300;
-    await down.request({ type: 'arm', epoch, errorRate: scenario.errorRate, phases: scenario.phases, seed });
+    await down.request({
+      type: 'arm',
+      epoch,
+      errorRate: scenario.errorRate,
+      phases: scenario.phases,
+      slowShare: scenario.slowShare,
+      service: scenario.service,
+      capacity: scenario.capacity,
+      seed,
+    });
     if (hops) await hops.request({ type: 'arm', epoch });
     const r = await client.request({
       type: 'run',
@@ -305,6 +384,16 @@ async function runOne(scenario, config, rate, seed) {
   }
 }
 
+/** Requests due in [fromMs, toMs) answered successfully within `sloMs`, per second; and their p99 latency. */
+function withinSlo({ due, latency, ok }, fromMs, toMs, sloMs) {
+  const s = summarise({ due, latency, ok }, fromMs, toMs);
+  let good = 0;
+  for (let i = 0; i < due.length; i++) {
+    if (due[i] >= fromMs && due[i] < toMs && ok[i] && latency[i] <= sloMs) good++;
+  }
+  return { goodput: good / ((toMs - fromMs) / 1000), success: s.success, p99: s.p99 };
+}
+
 /** The figures of one run. */
 function figures(scenario, run, rate) {
   const all = summarise(run.records, 0, scenario.durationMs);
@@ -322,6 +411,12 @@ function figures(scenario, run, rate) {
       ? recoveryMs(run.records, outage.to, scenario.durationMs, RECOVERY_BIN_MS, RECOVERED)
       : null,
     afterHealMs: outage ? scenario.durationMs - outage.to : null,
+    ...(scenario.halvedAt === undefined
+      ? {}
+      : {
+          before: withinSlo(run.records, 0, scenario.halvedAt, SERVICE_TIMEOUT_MS),
+          after: withinSlo(run.records, scenario.halvedAt, scenario.durationMs, SERVICE_TIMEOUT_MS),
+        }),
     rssGrowthMiB: run.rssGrowth / 2 ** 20,
     heapGrowthMiB: run.heapGrowth / 2 ** 20,
     loopDelayMaxMs: run.loopDelayMaxMs,
@@ -332,7 +427,41 @@ function figures(scenario, run, rate) {
 
 const ms = (x) => (Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
+function capacitySection(id, scenario, rows) {
+  const head = [
+    'configuration',
+    `goodput before (req/s answered ≤ ${SERVICE_TIMEOUT_MS / 1000} s)`,
+    'goodput after',
+    'success before, after',
+    'p99 ms before, after',
+    'load amplification',
+    'client memory: peak RSS growth, heap retained',
+  ];
+  return {
+    heading: `${id}: ${scenario.label}`,
+    text: scenario.text,
+    table: {
+      head,
+      align: `l${'r'.repeat(head.length - 1)}`,
+      rows: rows.map(({ config, f }) => [
+        CONFIGS[config].label,
+        f.before.goodput.toFixed(1),
+        f.after.goodput.toFixed(1),
+        `${fmt.pct(f.before.success)}, ${fmt.pct(f.after.success)}`,
+        `${ms(f.before.p99)}, ${ms(f.after.p99)}`,
+        fmt.ratio(f.amplification),
+        `${f.rssGrowthMiB.toFixed(1)} MiB, ${f.heapGrowthMiB.toFixed(2)} MiB`,
+      ]),
+    },
+    notes: [
+      `Before: the first ${scenario.halvedAt / 1000} s; after: the rest. The halved downstream can serve ${(CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean)} requests/s of the ${CAPACITY_RATE} offered. ` +
+        `Longest stall of the client's event loop during the run: ${rows.map(({ config, f }) => `${config} ${f.loopDelayMaxMs.toFixed(0)} ms`).join(' · ')}.`,
+    ],
+  };
+}
+
 function scenarioSection(id, scenario, rows) {
+  if (scenario.halvedAt !== undefined) return capacitySection(id, scenario, rows);
   const outage = scenario.phases.some((p) => p.outage);
   const head = [
     'configuration',
@@ -423,6 +552,34 @@ function targets(results) {
       met: [def, tuned].every((f) => f === undefined || f.p99 < naive.p99),
     });
   }
+  const tailDefault = get('longtail', 'keel-default');
+  const tailHedged = get('longtail', 'keel-hedged');
+  if (tailDefault && tailHedged) {
+    list.push({
+      target: "long tail: Keel with hedging cuts the client p99 by ≥ 5× against Keel's default pipeline",
+      measured: `default ${ms(tailDefault.p99)} ms, hedged ${ms(tailHedged.p99)} ms (${(tailDefault.p99 / tailHedged.p99).toFixed(1)}×)`,
+      met: tailDefault.p99 >= 5 * tailHedged.p99,
+    });
+  }
+  if (tailHedged) {
+    list.push({
+      target: 'long tail: hedging adds ≤ 10 % downstream load (calls received ÷ requests ≤ 1.10×)',
+      measured: `hedged ${fmt.ratio(tailHedged.amplification)}${tailDefault ? `, default ${fmt.ratio(tailDefault.amplification)}` : ''}`,
+      met: tailHedged.amplification <= 1.1,
+    });
+  }
+  const capDefault = get('capacity', 'keel-default');
+  const capAdaptive = get('capacity', 'keel-adaptive');
+  if (capAdaptive) {
+    const served = Math.min(CAPACITY_RATE, (CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean));
+    list.push({
+      target: `capacity halves: adaptive concurrency holds goodput (answered ≤ ${SERVICE_TIMEOUT_MS / 1000} s) after the halving at ≥ 90 % of what the halved downstream can serve (${served} req/s)${capDefault ? ", and above Keel's default" : ''}`,
+      measured: `adaptive ${capAdaptive.before.goodput.toFixed(1)} → ${capAdaptive.after.goodput.toFixed(1)} req/s${capDefault ? `; default ${capDefault.before.goodput.toFixed(1)} → ${capDefault.after.goodput.toFixed(1)} req/s` : ''}`,
+      met:
+        capAdaptive.after.goodput >= 0.9 * served &&
+        (capDefault === undefined || capAdaptive.after.goodput > capDefault.after.goodput),
+    });
+  }
   for (const scenario of ['outage', 'chain']) {
     const f = get(scenario, 'keel-default');
     const g = get(scenario, 'keel-tuned');
@@ -446,7 +603,10 @@ async function main() {
   const rate = Number(option('rate', quick ? 100 : 200));
   const all = scenarios(quick);
   const only = option('only', undefined)?.split(',') ?? Object.keys(all);
-  const configs = option('configs', undefined)?.split(',') ?? Object.keys(CONFIGS);
+  const picked = option('configs', undefined)?.split(',');
+  for (const c of picked ?? []) if (!CONFIGS[c]) throw new Error(`--configs: no configuration ${c}`);
+  const configsOf = (scenario) =>
+    (scenario.configs ?? BASE_CONFIGS).filter((c) => picked === undefined || picked.includes(c));
   const out = option('out', join(here, 'results', 'effectiveness.json'));
   const log = (line) => process.stderr.write(`${line}\n`);
   const run = startRun();
@@ -457,8 +617,7 @@ async function main() {
     if (!scenario) throw new Error(`--only: no scenario ${id} (${Object.keys(all).join(', ')})`);
     results[id] = [];
     raw[id] = {};
-    for (const config of configs) {
-      if (!CONFIGS[config]) throw new Error(`--configs: no configuration ${config}`);
+    for (const config of configsOf(scenario)) {
       const scenarioRate = rate * (scenario.rateScale ?? 1);
       const r = await runOne(scenario, config, scenarioRate, 42);
       const f = figures(scenario, r, scenarioRate);
@@ -488,7 +647,7 @@ async function main() {
     id: 'effectiveness',
     title: 'Effectiveness under faults',
     measures:
-      'A simulated downstream on loopback (its own process) whose behaviour follows a schedule, called by a client under open-loop load, for six client configurations; each configuration runs alone with fresh processes and meets the same seeded fault sequence.',
+      'A simulated downstream on loopback (its own process) whose behaviour follows a schedule, called by a client under open-loop load, for six client configurations (and Keel with hedging or with adaptive concurrency where those are meant to help); each configuration runs alone with fresh processes and meets the same seeded fault sequence.',
     meta,
     sections: [
       {
@@ -503,7 +662,9 @@ async function main() {
         table: {
           head: ['configuration', 'what'],
           align: 'll',
-          rows: configs.map((c) => [CONFIGS[c].label, CONFIGS[c].detail]),
+          rows: Object.keys(CONFIGS)
+            .filter((c) => only.some((id) => configsOf(all[id]).includes(c)))
+            .map((c) => [CONFIGS[c].label, CONFIGS[c].detail]),
         },
         notes: [
           `The configurations without a timeout of their own use ${SERVICE_TIMEOUT_MS} ms per attempt; Keel tuned uses ${TUNED_TIMEOUT_MS} ms, about 9 × the downstream's normal p99.`,

@@ -1,4 +1,4 @@
-// The six client configurations effectiveness.js compares. Each wraps `attempt(signal)` — one HTTP
+// The client configurations effectiveness.js compares (six in every scenario, two more where their feature is meant to help). Each wraps `attempt(signal)` — one HTTP
 // request that rejects on a non-2xx answer — and returns `{ call(), dispose() }`.
 
 /** The per-attempt timeout of the configurations without one of their own: what a typical service sets. */
@@ -9,6 +9,16 @@ export const SERVICE_TIMEOUT_MS = 1_000;
  */
 export const TUNED_TIMEOUT_MS = 100;
 const TUNED_RETRY = { maxAttempts: 4, baseDelayMs: 10 };
+/** Keel hedged: packages/resilience/README.md's `hedge` example — hedge after the observed p95, one hedge at most. */
+export const HEDGED = { timeout: SERVICE_TIMEOUT_MS, hedge: { delay: { percentile: 0.95 } } };
+/** Keel adaptive: packages/resilience/README.md's adaptive-concurrency example, verbatim. */
+export const ADAPTIVE = {
+  timeout: SERVICE_TIMEOUT_MS,
+  bulkhead: {
+    adaptive: { algorithm: 'gradient', minLimit: 2, maxLimit: 200, initialLimit: 20 },
+    maxQueue: 10,
+  },
+};
 
 export const CONFIGS = {
   none: {
@@ -101,7 +111,28 @@ export const CONFIGS = {
       return { call: () => p.execute(({ signal }) => attempt(signal)), dispose: () => p.dispose() };
     },
   },
+  'keel-hedged': {
+    label: 'Keel with hedging',
+    detail: `\`pipeline(name, { timeout: ${SERVICE_TIMEOUT_MS}, hedge: { delay: { percentile: 0.95 } } })\` (packages/resilience/README.md's \`hedge\` example): one hedge after the p95 of the last 100 successful attempts (${SERVICE_TIMEOUT_MS / 2} ms until 20 are known), drawing on the retry's budget; the rest at the defaults`,
+    async build(attempt, name) {
+      const { pipeline } = await import('@keel/resilience');
+      const p = pipeline(name, HEDGED);
+      return { call: () => p.execute(({ signal }) => attempt(signal)), dispose: () => p.dispose() };
+    },
+  },
+  'keel-adaptive': {
+    label: 'Keel with adaptive concurrency',
+    detail: `\`pipeline(name, { timeout: ${SERVICE_TIMEOUT_MS}, bulkhead: { adaptive: { algorithm: 'gradient', minLimit: 2, maxLimit: 200, initialLimit: 20 }, maxQueue: 10 } })\` (packages/resilience/README.md's example); the rest at the defaults`,
+    async build(attempt, name) {
+      const { pipeline } = await import('@keel/resilience');
+      const p = pipeline(name, ADAPTIVE);
+      return { call: () => p.execute(({ signal }) => attempt(signal)), dispose: () => p.dispose() };
+    },
+  },
 };
+
+/** The configurations every scenario runs unless it names its own. */
+export const BASE_CONFIGS = ['none', 'naive', 'cockatiel', 'opossum', 'keel-default', 'keel-tuned'];
 
 /** One `GET` to `origin` through an undici agent, resolved on 200 and rejected otherwise. */
 export function httpAttempt(agent, origin) {
