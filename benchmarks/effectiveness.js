@@ -568,6 +568,16 @@ function targets(results) {
       met: tailHedged.amplification <= 1.1,
     });
   }
+  const spikeDefault = get('spike', 'keel-default');
+  const spikeHedged = get('spike', 'keel-hedged');
+  if (spikeDefault && spikeHedged) {
+    list.push({
+      target:
+        "latency spike (every call slow, as the issue words the scenario): Keel with hedging cuts the client p99 by ≥ 5× against Keel's default pipeline at ≤ 1.10× the downstream load",
+      measured: `default ${ms(spikeDefault.p99)} ms, hedged ${ms(spikeHedged.p99)} ms (${(spikeDefault.p99 / spikeHedged.p99).toFixed(1)}×); load ${fmt.ratio(spikeHedged.amplification)}`,
+      met: spikeDefault.p99 >= 5 * spikeHedged.p99 && spikeHedged.amplification <= 1.1,
+    });
+  }
   const capDefault = get('capacity', 'keel-default');
   const capAdaptive = get('capacity', 'keel-adaptive');
   if (capAdaptive) {
