@@ -88,7 +88,7 @@ function scenarios(quick) {
       text:
         `The downstream serves at most ${CAPACITY.before} calls at once, each for ${SERVICE.base} ms + an exponential draw of mean ${SERVICE.mean} ms, and queues the rest (first come, first served; a queued call whose client has gone is dropped unserved); ` +
         `after ${capacity.before / 1000} s it serves only ${CAPACITY.after} at once, for ${capacity.after / 1000} s more. At ${CAPACITY_RATE} requests/s in either mode, about ${(CAPACITY_RATE * (SERVICE.base + SERVICE.mean)) / 1000} calls are in service on average: ` +
-        `within the capacity before, ${((CAPACITY_RATE * (SERVICE.base + SERVICE.mean)) / 1000 / CAPACITY.after).toFixed(2)} × it after (it can serve ${(CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean)} requests/s), so its queue grows. ` +
+        `within the capacity before, ${((CAPACITY_RATE * (SERVICE.base + SERVICE.mean)) / 1000 / CAPACITY.after).toFixed(2)} × it after (it can serve ${(CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean)} requests/s), so a queue nothing limits grows by about ${CAPACITY_RATE - (CAPACITY.after * 1000) / (SERVICE.base + SERVICE.mean)} calls a second and its wait by about a third of a second a second: the longer the second part, the more of it is past a caller's patience${quick ? ' (the quick run is short for that)' : ''}. ` +
         `Goodput here counts only the requests answered successfully within ${SERVICE_TIMEOUT_MS / 1000} s of being due (what a caller waits); only Keel's default and Keel with adaptive concurrency run.`,
       durationMs: capacity.before + capacity.after,
       rateScale: CAPACITY_RATE / (quick ? 100 : 200),
