@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CircuitOpenError } from '@keel/resilience';
 import { OUTCOME_STATUS } from '@keel/telemetry/adapter';
 import { startTestTelemetry } from '@keel/telemetry/testing';
-import { SpanKind } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { type KeelClientInterceptor, keelClientInterceptor } from './client-interceptor.js';
 import { keelService } from './keel-service.js';
@@ -70,18 +70,23 @@ it('answers a failed unary call with the fallback message', async () => {
 
 it("cancels the server's call when the caller cancels, and ends CANCELLED", async () => {
   const c = connect();
-  const call = c.unary({ text: 'hang' }, new grpc.Metadata(), {}, () => {});
+  // Made under a span of its own, so its client span is told apart from any other test's by its parent.
+  const root = t.telemetry.tracer.startSpan('caller');
+  const call = context.with(trace.setSpan(context.active(), root), () =>
+    c.unary({ text: 'hang' }, new grpc.Metadata(), {}, () => {}),
+  );
   const ended = new Promise<number>((resolve) =>
     call.on('status', (s: grpc.StatusObject) => resolve(s.code)),
   );
-  await expect
-    .poll(() => t.records().some((r) => r.msg === 'rpc completed') || server !== undefined)
-    .toBe(true);
-  await new Promise((r) => setTimeout(r, 50));
+  // Cancelled once the server holds the call, not after a guess at how long that takes.
+  await expect.poll(() => hanging).toBe(1);
   call.cancel();
   expect(await ended).toBe(grpc.status.CANCELLED);
   await expect.poll(() => cancelled).toBe(1);
-  const [span] = await t.spans(SpanKind.CLIENT);
+  root.end();
+  const span = (await t.spans(SpanKind.CLIENT)).find(
+    (s) => s.parentSpanContext?.spanId === root.spanContext().spanId,
+  );
   expect(span?.attributes['rpc.response.status_code']).toBe('CANCELLED');
 });
 
