@@ -11,6 +11,7 @@ import {
   pipeline,
   timeout,
 } from './index.js';
+import { seeded } from './testing/seeded.js';
 import { record, track } from './testing/support.js';
 
 const made: Pipeline[] = [];
@@ -20,18 +21,6 @@ function make(options: PipelineOptions | ReturnType<typeof compose>): Pipeline {
   const p = pipeline(`chaos-test-${seq++}`, options);
   made.push(p);
   return p;
-}
-
-/** A seeded uniform source in [0, 1) (mulberry32), so a run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const draws = (...values: number[]) => {

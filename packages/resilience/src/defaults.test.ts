@@ -2,18 +2,7 @@
 // seeded randomness (the failures and the backoff jitter), so every run sees the same calls.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type PipelineOptions, pipeline } from './index.js';
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seeded } from './testing/seeded.js';
 
 interface Load {
   /** Calls made, one every `1000 / perSecond` ms. */
