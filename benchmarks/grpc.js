@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finishMeta, loadRounds, option, selectedIds, startRun } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
+import { cockatielKeelDefaults } from './lib/cockatiel-defaults.js';
 import { median, pairedMedian } from './lib/harness.js';
 import { emit, fmt } from './lib/report.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
@@ -186,25 +187,7 @@ const CLIENTS = {
     async build(address) {
       const batch = await startOtel();
       const grpc = loadGrpc();
-      const {
-        circuitBreaker,
-        ExponentialBackoff,
-        handleAll,
-        retry,
-        SamplingBreaker,
-        TimeoutStrategy,
-        timeout,
-        wrap,
-      } = await import('cockatiel');
-      const policy = wrap(
-        timeout(30_000, TimeoutStrategy.Aggressive),
-        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
-        circuitBreaker(handleAll, {
-          halfOpenAfter: 5_000,
-          breaker: new SamplingBreaker({ threshold: 0.5, duration: 30_000 }),
-        }),
-        timeout(10_000, TimeoutStrategy.Aggressive),
-      );
+      const policy = await cockatielKeelDefaults({ attemptTimeoutMs: 10_000 });
       const client = genericClient(grpc, address, {});
       const call = unaryCaller(client);
       return { call: () => policy.execute(call), usage: batch.usage, close: () => client.close() };

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finishMeta, loadRounds, option, selectedIds, startRun } from './lib/cli.js';
 import { clientChild, startClient } from './lib/client-child.js';
+import { cockatielKeelDefaults } from './lib/cockatiel-defaults.js';
 import { median, pairedMedian } from './lib/harness.js';
 import { emit, fmt } from './lib/report.js';
 import { killChildren, serveChild, startServerChild } from './lib/server-child.js';
@@ -90,26 +91,9 @@ async function startOtelUndici() {
  */
 async function peerStackClient(origin, usage) {
   const { Agent } = await import('undici');
-  const {
-    circuitBreaker,
-    ExponentialBackoff,
-    handleAll,
-    retry,
-    SamplingBreaker,
-    TimeoutStrategy,
-    timeout,
-    wrap,
-  } = await import('cockatiel');
   const { Histogram, Registry } = await import('prom-client');
   const agent = new Agent({});
-  const policy = wrap(
-    timeout(30_000, TimeoutStrategy.Aggressive),
-    retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
-    circuitBreaker(handleAll, {
-      halfOpenAfter: 5_000,
-      breaker: new SamplingBreaker({ threshold: 0.5, duration: 30_000 }),
-    }),
-  );
+  const policy = await cockatielKeelDefaults();
   const registry = new Registry();
   const histogram = new Histogram({
     name: 'http_client_request_duration_seconds',
